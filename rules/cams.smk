@@ -1,0 +1,22 @@
+# CAM (Eq. 1), sCAM (Eq. 2) and pCAM (Eq. 3) of every training image, in one HDF5 store.
+
+
+rule dump_cams:
+    input:
+        dataset=dataset_root(),
+        checkpoint=run_path("checkpoints/classifier.pt"),
+    output:
+        cams=run_path("cams.h5"),
+    params:
+        split=TRAIN_SPLIT,
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    log:
+        run_path("logs/dump_cams.log"),
+    benchmark:
+        run_path("benchmarks/dump_cams.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/dump_cams.py"

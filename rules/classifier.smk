@@ -1,0 +1,24 @@
+# Fig. 5a: the classification branch alone (other branches frozen).
+
+
+rule train_classifier:
+    input:
+        dataset=dataset_root(),
+    output:
+        checkpoint=run_path("checkpoints/classifier.pt"),
+        history=run_path("train_logs/classifier.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        model=config["model"],
+        train=train_settings("classifier"),
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    log:
+        run_path("logs/train_classifier.log"),
+    benchmark:
+        run_path("benchmarks/train_classifier.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/train_classifier.py"

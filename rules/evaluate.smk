@@ -1,0 +1,113 @@
+# Prediction (single scale and multi-scale + flip), CRF post-processing and the metric tables.
+
+
+rule predict:
+    input:
+        dataset=dataset_root(),
+        checkpoint=run_path("checkpoints/{model}.pt"),
+    output:
+        predictions=run_path("predictions/{model}_{split}.h5"),
+        plain=directory(run_path("segmentation/{model}_{split}/plain")),
+        ms=directory(run_path("segmentation/{model}_{split}/ms")),
+    params:
+        scales=config["inference"]["scales"],
+        flip=config["inference"]["flip"],
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    log:
+        run_path("logs/predict_{model}_{split}.log"),
+    benchmark:
+        run_path("benchmarks/predict_{model}_{split}.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/predict.py"
+
+
+rule postprocess_crf:
+    input:
+        dataset=dataset_root(),
+        predictions=run_path("predictions/{model}_{split}.h5"),
+    output:
+        crf=directory(run_path("segmentation/{model}_{split}/crf")),
+        ms_crf=directory(run_path("segmentation/{model}_{split}/ms_crf")),
+    params:
+        crf=config["crf"]["postprocess"],
+    threads: config["threads"]["per_image"]
+    log:
+        run_path("logs/postprocess_crf_{model}_{split}.log"),
+    benchmark:
+        run_path("benchmarks/postprocess_crf_{model}_{split}.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/postprocess_crf.py"
+
+
+rule evaluate_pseudo_labels:
+    input:
+        dataset=dataset_root(),
+        scam=run_path("labels/initial_scam"),
+        pcam=run_path("labels/initial_pcam"),
+        ctlr=run_path("labels/refined_seg"),
+    output:
+        run_path("metrics/pseudo_labels.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        names={"scam": "sCAM-initial", "pcam": "pCAM-initial", "ctlr": "CTLR-refined"},
+        fg_threshold=None,
+    log:
+        run_path("logs/evaluate_pseudo_labels.log"),
+    benchmark:
+        run_path("benchmarks/evaluate_pseudo_labels.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/evaluate_pseudo_labels.py"
+
+
+use rule evaluate_pseudo_labels as evaluate_ca_labels with:
+    input:
+        dataset=dataset_root(),
+        saliency=run_path("saliency"),
+        online_ca=run_path("labels/online_ca_joint"),
+        refined_ca=run_path("labels/refined_ca"),
+    output:
+        run_path("metrics/class_agnostic_labels.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        names={"saliency": "saliency", "online_ca": "online-CA (joint)", "refined_ca": "CTLR-refined-CA"},
+        fg_threshold=config["labels"]["saliency_fg_threshold"],
+    log:
+        run_path("logs/evaluate_ca_labels.log"),
+    benchmark:
+        run_path("benchmarks/evaluate_ca_labels.tsv")
+
+
+EVAL_DIRS = {
+    model: {
+        variant: run_path(f"segmentation/{model}_{EVAL_SPLIT}/{variant}")
+        for variant in ("plain", "ms", "crf", "ms_crf")
+    }
+    for model in MODELS
+}
+
+
+rule evaluate:
+    input:
+        dataset=dataset_root(),
+        predictions=[path for dirs in EVAL_DIRS.values() for path in dirs.values()],
+    output:
+        run_path("metrics/segmentation.csv"),
+    params:
+        split=EVAL_SPLIT,
+        prediction_dirs=EVAL_DIRS,
+    log:
+        run_path("logs/evaluate.log"),
+    benchmark:
+        run_path("benchmarks/evaluate.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/evaluate_segmentation.py"

@@ -1,0 +1,53 @@
+# Fig. 5b: joint training of the three branches on the initial labels, G_ca refreshed online (Eq. 4).
+# Fig. 5d: the same rule retrains (fine-tunes) the network on the CTLR labels.
+
+
+rule train_joint:
+    input:
+        dataset=dataset_root(),
+        init=run_path("checkpoints/classifier.pt"),
+        seg_labels=run_path("labels/initial_pcam"),
+        ca_prior=run_path("saliency"),
+    output:
+        checkpoint=run_path("checkpoints/joint.pt"),
+        ca_labels=directory(run_path("labels/online_ca_joint")),
+        history=run_path("train_logs/joint.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        train=train_settings("joint"),
+        ca_refresh_every=config["joint"]["ca_refresh_every"],
+        ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
+        crf=config["crf"]["class_agnostic"],
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    log:
+        run_path("logs/train_joint.log"),
+    benchmark:
+        run_path("benchmarks/train_joint.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/train_multitask.py"
+
+
+use rule train_joint as retrain with:
+    input:
+        dataset=dataset_root(),
+        init=run_path("checkpoints/joint.pt"),
+        seg_labels=run_path("labels/refined_seg"),
+        ca_prior=run_path("labels/refined_ca"),
+    output:
+        checkpoint=run_path("checkpoints/retrain.pt"),
+        ca_labels=directory(run_path("labels/online_ca_retrain")),
+        history=run_path("train_logs/retrain.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        train=train_settings("retrain"),
+        ca_refresh_every=config["retrain"]["ca_refresh_every"],
+        ca_prior_threshold=0.5,  # G_ca^ref is binary (0/255); any threshold in (0, 1) keeps it
+        crf=config["crf"]["class_agnostic"],
+    log:
+        run_path("logs/retrain.log"),
+    benchmark:
+        run_path("benchmarks/retrain.tsv")

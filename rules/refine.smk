@@ -1,0 +1,25 @@
+# Cross-task label refinement (Sec. 3.4.2, Eq. 5-7): G_ca^ref and G_seg^ref.
+
+
+rule refine_ctlr:
+    input:
+        dataset=dataset_root(),
+        predictions=run_path(f"predictions/joint_{TRAIN_SPLIT}.h5"),
+        cams=run_path("cams.h5"),
+    output:
+        ca_labels=directory(run_path("labels/refined_ca")),
+        seg_labels=directory(run_path("labels/refined_seg")),
+    params:
+        split=TRAIN_SPLIT,
+        pcam_fg_threshold=config["labels"]["pcam_fg_threshold"],
+        prediction_variant=config["ctlr"]["prediction_variant"],
+        crf=config["crf"]["class_agnostic"],
+    threads: config["threads"]["per_image"]
+    log:
+        run_path("logs/refine_ctlr.log"),
+    benchmark:
+        run_path("benchmarks/refine_ctlr.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/refine_ctlr.py"

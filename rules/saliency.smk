@@ -1,0 +1,20 @@
+# The off-the-shelf saliency map Pt_sal of every training image.
+
+
+rule extract_saliency:
+    input:
+        dataset=dataset_root(),
+    output:
+        directory(run_path("saliency")),
+    params:
+        split=TRAIN_SPLIT,
+        method=config["saliency"]["method"],
+        options=config["saliency"].get("params", {}),
+    log:
+        run_path("logs/extract_saliency.log"),
+    benchmark:
+        run_path("benchmarks/extract_saliency.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/extract_saliency.py"

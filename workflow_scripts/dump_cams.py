@@ -1,0 +1,13 @@
+"""Rule dump_cams -> wsss_core.cams.dump_cams."""
+
+from wsss_core.cams import dump_cams
+from wsss_core.logs import log_to
+
+with log_to(snakemake.log[0], snakemake.rule):
+    dump_cams(
+        snakemake.input.dataset,
+        snakemake.params.split,
+        snakemake.input.checkpoint,
+        snakemake.output.cams,
+        threads=snakemake.threads,
+    )

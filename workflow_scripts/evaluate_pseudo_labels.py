@@ -1,0 +1,17 @@
+"""Rules evaluate_pseudo_labels / evaluate_ca_labels -> wsss_core.evaluate.evaluate_pseudo_labels.
+
+Table 6/7 style scores of semantic pseudo labels, or (with a foreground
+threshold) of class-agnostic label maps, one row per named input directory.
+"""
+
+from wsss_core.evaluate import evaluate_pseudo_labels
+from wsss_core.logs import log_to
+
+with log_to(snakemake.log[0], snakemake.rule):
+    evaluate_pseudo_labels(
+        snakemake.input.dataset,
+        snakemake.params.split,
+        {row_name: snakemake.input[key] for key, row_name in snakemake.params.names.items()},
+        snakemake.output[0],
+        fg_threshold=snakemake.params.fg_threshold,
+    )

@@ -1,0 +1,7 @@
+"""Rule extract_saliency -> wsss_core.saliency.extract_saliency."""
+
+from wsss_core.logs import log_to
+from wsss_core.saliency import extract_saliency
+
+with log_to(snakemake.log[0], snakemake.rule):
+    extract_saliency(snakemake.input.dataset, snakemake.params.split, snakemake.output[0], **snakemake.params.options)

@@ -1,0 +1,17 @@
+"""Rule fuse_initial_labels -> wsss_core.labels.fuse_label_maps."""
+
+from wsss_core.labels import fuse_label_maps
+from wsss_core.logs import log_to
+
+with log_to(snakemake.log[0], snakemake.rule):
+    fuse_label_maps(
+        snakemake.input.dataset,
+        snakemake.params.split,
+        snakemake.input.cams,
+        snakemake.wildcards.cam,
+        snakemake.input.saliency,
+        snakemake.output[0],
+        cam_fg_threshold=snakemake.params.pcam_fg_threshold,
+        fg_threshold=snakemake.params.saliency_fg_threshold,
+        workers=snakemake.threads,
+    )

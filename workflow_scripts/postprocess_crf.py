@@ -1,0 +1,16 @@
+"""Rule postprocess_crf -> wsss_core.postprocess.postprocess_crf."""
+
+from wsss_core.crf import CrfParams
+from wsss_core.logs import log_to
+from wsss_core.postprocess import postprocess_crf
+
+with log_to(snakemake.log[0], snakemake.rule):
+    postprocess_crf(
+        snakemake.input.dataset,
+        snakemake.wildcards.split,
+        snakemake.input.predictions,
+        snakemake.output.crf,
+        snakemake.output.ms_crf,
+        crf=CrfParams.from_config(snakemake.params.crf),
+        workers=snakemake.threads,
+    )

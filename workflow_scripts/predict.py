@@ -1,0 +1,17 @@
+"""Rule predict -> wsss_core.infer.predict_split."""
+
+from wsss_core.infer import predict_split
+from wsss_core.logs import log_to
+
+with log_to(snakemake.log[0], snakemake.rule):
+    predict_split(
+        snakemake.input.dataset,
+        snakemake.wildcards.split,
+        snakemake.input.checkpoint,
+        snakemake.output.predictions,
+        snakemake.output.plain,
+        snakemake.output.ms,
+        scales=snakemake.params.scales,
+        flip=snakemake.params.flip,
+        threads=snakemake.threads,
+    )

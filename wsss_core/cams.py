@@ -1,0 +1,94 @@
+"""Class activation maps and their two normalisations (Sec. 3.3, Eq. 1-3).
+
+All functions take tensors whose class axis is ``-3`` (``(C,H,W)`` or ``(B,C,H,W)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from wsss_core.data.dataset import load_index
+from wsss_core.data.transforms import to_tensor
+from wsss_core.device import pick_device
+from wsss_core.io import read_rgb
+from wsss_core.models import MultiTaskNet, load_model
+from wsss_core.store import write_store
+
+log = logging.getLogger(__name__)
+
+_EPS = 1e-5
+
+
+def class_activation_maps(features: Tensor, fc_weight: Tensor) -> Tensor:
+    """Eq. 1: CAM_c(i,j) = sum_k W_k^c F_k(i,j).
+
+    ``features`` is (B,K,h,w), ``fc_weight`` the (C,K) weight of the
+    classifier's fc layer (bias excluded); returns (B,C,h,w).
+    """
+    return torch.einsum("bkhw,ck->bchw", features, fc_weight)
+
+
+def scam(cam: Tensor) -> Tensor:
+    """Eq. 2: sCAM_c = ReLU(CAM_c) / max_(i,j) CAM_c, per class over the spatial axes.
+
+    A class whose CAM is nowhere positive gets an all-zero map.
+    """
+    positive = F.relu(cam)
+    peak = positive.amax(dim=(-2, -1), keepdim=True)
+    return positive / peak.clamp_min(_EPS)
+
+
+def pcam(cam: Tensor) -> Tensor:
+    """Eq. 3: pCAM_c(i,j) = exp(CAM_c(i,j)) / sum_c' exp(CAM_c'(i,j)), a softmax over classes."""
+    return torch.softmax(cam, dim=-3)
+
+
+@torch.no_grad()
+def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device) -> Tensor:
+    """Raw CAMs (C,H,W) of one RGB image (Eq. 1), bilinearly upsampled to the image size."""
+    features = model(to_tensor(image).unsqueeze(0).to(device), branches=())["features"]
+    cam = class_activation_maps(features, model.classifier.weight)
+    return F.interpolate(cam, size=image.shape[:2], mode="bilinear", align_corners=False)[0].float()
+
+
+def dump_cams(
+    dataset_root: str | Path,
+    split: str,
+    checkpoint: str | Path,
+    output_store: str | Path,
+    *,
+    threads: int | None = None,
+) -> None:
+    """Write CAM, sCAM (Eq. 2) and pCAM (Eq. 3) of every image of ``split`` to an HDF5 store.
+
+    Both normalisations are computed over all C classes; only the channels of
+    the classes present in the image (attribute ``classes``, 1-based, in the
+    order of the channels) are stored, as float16 at image resolution.
+    """
+    device = pick_device(threads)
+    model = load_model(checkpoint, device).eval()
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    log.info("dumping CAM/sCAM/pCAM of %d %s images from %s", len(ids), split, checkpoint)
+    with write_store(output_store) as store:
+        store.set_attrs(class_names=list(index.class_names), normalisations=["cam", "scam", "pcam"])
+        for image_id in tqdm(ids, desc="CAMs", unit="img", mininterval=2.0):
+            cam = image_cams(model, read_rgb(index.image_path(image_id)), device)
+            classes = np.asarray(index.present_classes(image_id), dtype=np.int64)
+            channels = torch.as_tensor(classes - 1, device=cam.device)
+            store.add(
+                image_id,
+                {
+                    "cam": cam[channels].cpu().numpy(),
+                    "scam": scam(cam)[channels].cpu().numpy(),
+                    "pcam": pcam(cam)[channels].cpu().numpy(),
+                },
+                classes=classes,
+            )

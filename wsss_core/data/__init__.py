@@ -1,0 +1,1 @@
+"""Datasets, image / label-map input-output and the generated demo dataset."""

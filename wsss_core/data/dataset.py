@@ -1,0 +1,115 @@
+"""The on-disk dataset layout every stage reads.
+
+A dataset root holds::
+
+    classes.txt        one object-class name per line; line i is class index i (1-based),
+                       index 0 is always background
+    image_labels.csv   columns image_id, split, labels (space-separated class indices)
+    images/<id>.png    (or .jpg) RGB images
+    masks/<id>.png     optional ground-truth label maps (VOC palette, 255 = ignore);
+                       read only by evaluation, never by the weakly supervised path
+
+The generated demo dataset (:mod:`wsss_core.data.synthetic`) writes this layout.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wsss_core.io import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class DatasetIndex:
+    """Class names, splits and image-level labels of one dataset root."""
+
+    root: Path
+    class_names: tuple[str, ...]
+    image_labels: dict[str, tuple[int, ...]]
+    splits: dict[str, tuple[str, ...]]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of object classes C (background not counted)."""
+        return len(self.class_names)
+
+    def ids(self, split: str) -> tuple[str, ...]:
+        """Image ids of ``split`` in file order."""
+        if split not in self.splits:
+            raise InputError(
+                f"{self.root / 'image_labels.csv'}: no image in split {split!r} "
+                f"(splits present: {sorted(self.splits)})"
+            )
+        return self.splits[split]
+
+    def image_path(self, image_id: str) -> Path:
+        """Path of the RGB image of ``image_id`` (first of .png/.jpg/.jpeg found)."""
+        for suffix in IMAGE_SUFFIXES:
+            candidate = self.root / "images" / f"{image_id}{suffix}"
+            if candidate.is_file():
+                return candidate
+        raise InputError(f"{self.root / 'images'}: no image file for id {image_id!r}")
+
+    def mask_path(self, image_id: str) -> Path:
+        """Path of the ground-truth label map of ``image_id`` (evaluation only)."""
+        return self.root / "masks" / f"{image_id}.png"
+
+    def present_classes(self, image_id: str) -> tuple[int, ...]:
+        """1-based indices of the object classes present in ``image_id``."""
+        return self.image_labels[image_id]
+
+    def multi_hot(self, image_id: str) -> np.ndarray:
+        """Image-level label vector ``(C,)`` float32, 1 for each present class."""
+        vector = np.zeros(self.num_classes, dtype=np.float32)
+        vector[np.asarray(self.image_labels[image_id], dtype=np.int64) - 1] = 1.0
+        return vector
+
+
+def load_index(root: str | Path) -> DatasetIndex:
+    """Read ``classes.txt`` and ``image_labels.csv`` of a dataset root, validating both."""
+    root = Path(root)
+    classes_file = root / "classes.txt"
+    labels_file = root / "image_labels.csv"
+    if not classes_file.is_file():
+        raise InputError(f"{classes_file}: file not found (one class name per line expected)")
+    class_names = tuple(line.strip() for line in classes_file.read_text().splitlines() if line.strip())
+    if not class_names:
+        raise InputError(f"{classes_file}: no class names")
+    if not labels_file.is_file():
+        raise InputError(f"{labels_file}: file not found (columns image_id, split, labels expected)")
+
+    image_labels: dict[str, tuple[int, ...]] = {}
+    splits: dict[str, list[str]] = {}
+    with labels_file.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"image_id", "split", "labels"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"{labels_file}: missing column(s) {sorted(missing)}")
+        for line_no, row in enumerate(reader, start=2):
+            image_id = row["image_id"].strip()
+            try:
+                labels = tuple(sorted(int(token) for token in row["labels"].split()))
+            except ValueError as err:
+                raise InputError(f"{labels_file}:{line_no}: labels must be class indices ({err})") from err
+            bad = [label for label in labels if not 1 <= label <= len(class_names)]
+            if bad:
+                raise InputError(
+                    f"{labels_file}:{line_no}: class index {bad[0]} of image {image_id!r} "
+                    f"is outside 1..{len(class_names)}"
+                )
+            if image_id in image_labels:
+                raise InputError(f"{labels_file}:{line_no}: image id {image_id!r} listed twice")
+            image_labels[image_id] = labels
+            splits.setdefault(row["split"].strip(), []).append(image_id)
+    return DatasetIndex(
+        root=root,
+        class_names=class_names,
+        image_labels=image_labels,
+        splits={name: tuple(ids) for name, ids in splits.items()},
+    )

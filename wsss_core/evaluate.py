@@ -1,0 +1,120 @@
+"""Score directories of label PNGs against the ground truth and write the metric tables."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from wsss_core.data.dataset import DatasetIndex, load_index
+from wsss_core.io import IGNORE_LABEL, InputError, atomic_path, read_gray, read_label_map
+from wsss_core.metrics import confusion_matrix, scores
+
+log = logging.getLogger(__name__)
+
+
+def _read_checked(path: Path, shape: tuple[int, ...], reader: Callable[[Path], np.ndarray]) -> np.ndarray:
+    values = reader(path)
+    if values.shape != shape:
+        raise InputError(f"{path}: map is {values.shape[1]}x{values.shape[0]}, ground truth is {shape[1]}x{shape[0]}")
+    return values
+
+
+def accumulate_confusion(
+    index: DatasetIndex,
+    ids: Sequence[str],
+    label_dir: Path,
+    *,
+    fg_threshold: float | None = None,
+) -> np.ndarray:
+    """Sum the confusion matrices of ``label_dir/<id>.png`` against the ground truth.
+
+    With ``fg_threshold`` the maps are 0-255 class-agnostic maps, object where
+    ``value / 255 > fg_threshold``, and the ground truth is reduced to
+    background (0) / object (1).
+    """
+    binary = fg_threshold is not None
+    num_labels = 2 if binary else index.num_classes + 1
+    confusion = np.zeros((num_labels, num_labels + 1), dtype=np.int64)
+    for image_id in tqdm(ids, desc=f"score {label_dir.name}", unit="img", mininterval=2.0):
+        gt_path = index.mask_path(image_id)
+        if not gt_path.is_file():
+            raise InputError(f"{gt_path}: ground-truth mask of {image_id!r} not found (evaluation needs masks)")
+        ground_truth = read_label_map(gt_path)
+        if binary:
+            values = _read_checked(label_dir / f"{image_id}.png", ground_truth.shape, read_gray)
+            prediction = (values.astype(np.float32) / 255.0 > fg_threshold).astype(np.uint8)
+            ground_truth = np.where(ground_truth == IGNORE_LABEL, IGNORE_LABEL, ground_truth > 0).astype(np.uint8)
+        else:
+            prediction = _read_checked(label_dir / f"{image_id}.png", ground_truth.shape, read_label_map)
+        confusion += confusion_matrix(prediction, ground_truth, num_labels)
+    return confusion
+
+
+def _write_table(table: pd.DataFrame, output_csv: str | Path) -> None:
+    with atomic_path(output_csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.2f")
+    log.info("wrote %s\n%s", output_csv, table.to_string(index=False))
+
+
+def _summary_row(name: str, result: dict) -> dict[str, object]:
+    return {
+        "labels": name,
+        "mIoU": 100 * result["miou"],
+        "precision": 100 * result["mean_precision"],
+        "recall": 100 * result["mean_recall"],
+        "F1": 100 * result["mean_f1"],
+        "coverage": 100 * result["coverage"],
+    }
+
+
+def evaluate_pseudo_labels(
+    dataset_root: str | Path,
+    split: str,
+    label_dirs: Mapping[str, str | Path],
+    output_csv: str | Path,
+    *,
+    fg_threshold: float | None = None,
+) -> pd.DataFrame:
+    """One row per label directory: mIoU, mean precision, recall, F1 and coverage, in %.
+
+    Means run over background and the object classes (or, with
+    ``fg_threshold``, over background and object of class-agnostic maps). Pixels a pseudo label ignores (255) count
+    as misses, not as false positives; ``coverage`` is the labelled fraction.
+    """
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    rows = [
+        _summary_row(name, scores(accumulate_confusion(index, ids, Path(path), fg_threshold=fg_threshold)))
+        for name, path in label_dirs.items()
+    ]
+    table = pd.DataFrame(rows)
+    _write_table(table, output_csv)
+    return table
+
+
+def evaluate_segmentation(
+    dataset_root: str | Path,
+    split: str,
+    prediction_dirs: Mapping[str, Mapping[str, str | Path]],
+    output_csv: str | Path,
+) -> pd.DataFrame:
+    """Per-class IoU and mIoU (in %) of each ``prediction_dirs[model][postprocessing]`` directory."""
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    class_names = ("background", *index.class_names)
+    rows = []
+    for model, dirs in prediction_dirs.items():
+        for variant, path in dirs.items():
+            result = scores(accumulate_confusion(index, ids, Path(path)))
+            row: dict[str, object] = {"model": model, "postprocessing": variant}
+            row.update({name: 100 * value for name, value in zip(class_names, result["iou"])})
+            row["mIoU"] = 100 * result["miou"]
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    _write_table(table, output_csv)
+    return table

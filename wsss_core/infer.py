@@ -1,0 +1,93 @@
+"""Inference of the multi-task network: single-scale and multi-scale + flip (Sec. 4.3.4)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from wsss_core.data.dataset import load_index
+from wsss_core.data.transforms import to_tensor
+from wsss_core.device import pick_device
+from wsss_core.io import atomic_directory, read_rgb, write_label_map
+from wsss_core.models import MultiTaskNet, load_model
+from wsss_core.store import write_store
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def predict_probs(
+    model: MultiTaskNet, image: np.ndarray, device: torch.device, *, scales: Sequence[float], flip: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pr_seg (C+1,H,W) and Pr_ca (H,W) of one RGB image, max-fused over scales and flips.
+
+    Each scaled (and, with ``flip``, mirrored) copy is predicted, its
+    probabilities are resized back to the image size (and un-mirrored), and
+    the element-wise maximum is taken; the fused Pr_seg is renormalised to sum
+    to one over classes.
+    """
+    height, width = image.shape[:2]
+    base = to_tensor(image).unsqueeze(0).to(device)
+    seg_max: torch.Tensor | None = None
+    ca_max: torch.Tensor | None = None
+    for scale in scales:
+        size = (max(8, round(height * scale)), max(8, round(width * scale)))
+        scaled = F.interpolate(base, size=size, mode="bilinear", align_corners=False) if scale != 1.0 else base
+        batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
+        out = model(batch, branches=("ca", "seg"))
+        seg = torch.softmax(F.interpolate(out["seg_logits"], (height, width), mode="bilinear", align_corners=False), 1)
+        ca = torch.sigmoid(F.interpolate(out["ca_logits"], (height, width), mode="bilinear", align_corners=False))
+        if flip:
+            seg = torch.maximum(seg[0], seg[1].flip(-1)).unsqueeze(0)
+            ca = torch.maximum(ca[0], ca[1].flip(-1)).unsqueeze(0)
+        seg_max = seg if seg_max is None else torch.maximum(seg_max, seg)
+        ca_max = ca if ca_max is None else torch.maximum(ca_max, ca)
+    assert seg_max is not None and ca_max is not None, "at least one scale is required"
+    seg_max = seg_max / seg_max.sum(dim=1, keepdim=True)
+    return seg_max[0].float().cpu().numpy(), ca_max[0, 0].float().cpu().numpy()
+
+
+def predict_split(
+    dataset_root: str | Path,
+    split: str,
+    checkpoint: str | Path,
+    output_store: str | Path,
+    output_plain_dir: str | Path,
+    output_ms_dir: str | Path,
+    *,
+    scales: Sequence[float],
+    flip: bool,
+    threads: int | None = None,
+) -> None:
+    """Predict every image of ``split`` single-scale and multi-scale + flip.
+
+    Writes the probabilities to ``output_store`` (per image ``seg_single``,
+    ``ca_single``, ``seg_ms``, ``ca_ms``) and the argmax label maps to
+    ``output_plain_dir`` and ``output_ms_dir``.
+    """
+    if not scales:
+        raise ValueError("inference needs at least one scale")
+    device = pick_device(threads)
+    model = load_model(checkpoint, device).eval()
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    log.info("predicting %d %s images with %s (scales %s, flip %s)", len(ids), split, checkpoint, list(scales), flip)
+    with (
+        write_store(output_store) as store,
+        atomic_directory(output_plain_dir) as plain_dir,
+        atomic_directory(output_ms_dir) as ms_dir,
+    ):
+        store.set_attrs(class_names=list(index.class_names), scales=list(scales), flip=flip)
+        for image_id in tqdm(ids, desc=f"predict {split}", unit="img", mininterval=2.0):
+            image = read_rgb(index.image_path(image_id))
+            seg_single, ca_single = predict_probs(model, image, device, scales=[1.0], flip=False)
+            seg_ms, ca_ms = predict_probs(model, image, device, scales=scales, flip=flip)
+            store.add(image_id, {"seg_single": seg_single, "ca_single": ca_single, "seg_ms": seg_ms, "ca_ms": ca_ms})
+            write_label_map(plain_dir / f"{image_id}.png", seg_single.argmax(axis=0))
+            write_label_map(ms_dir / f"{image_id}.png", seg_ms.argmax(axis=0))

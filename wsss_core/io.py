@@ -1,0 +1,143 @@
+"""Atomic file output and image / label-map input-output.
+
+Label maps are single-channel PNGs in the PASCAL VOC palette: 0 is background,
+1..C are the object classes and 255 means "ignore" (not used by any loss and
+not counted by any metric).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+IGNORE_LABEL = 255
+
+
+class InputError(ValueError):
+    """A file the pipeline reads is missing or malformed; the message names it."""
+
+
+def voc_palette() -> list[int]:
+    """Return the 256-entry PASCAL VOC colour palette as a flat RGB list."""
+    palette = []
+    for index in range(256):
+        r = g = b = 0
+        label = index
+        for bit in range(8):
+            r |= ((label >> 0) & 1) << (7 - bit)
+            g |= ((label >> 1) & 1) << (7 - bit)
+            b |= ((label >> 2) & 1) << (7 - bit)
+            label >>= 3
+        palette.extend((r, g, b))
+    palette[-3:] = [224, 224, 192]  # VOC colours the ignore label (255) light beige
+    return palette
+
+
+_PALETTE = voc_palette()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; move it onto ``path`` on success.
+
+    A crash or an exception leaves ``path`` untouched (and no partial file).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling directory; rename it onto ``path`` on success.
+
+    An existing ``path`` is replaced only once the new content is complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    try:
+        yield tmp_path
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            shutil.rmtree(tmp_path)
+
+
+def _open_image(path: Path) -> Image.Image:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        image = Image.open(path)
+        image.load()
+    except (OSError, SyntaxError) as err:
+        raise InputError(f"{path}: not a readable image ({err})") from err
+    return image
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as an ``(H, W, 3)`` uint8 RGB array."""
+    return np.array(_open_image(Path(path)).convert("RGB"), dtype=np.uint8)
+
+
+def read_gray(path: str | os.PathLike) -> np.ndarray:
+    """Read a single-channel 8-bit map (saliency, class-agnostic mask) as ``(H, W)`` uint8."""
+    image = _open_image(Path(path))
+    if image.mode not in ("L", "P", "1", "I;16", "I"):
+        image = image.convert("L")
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise InputError(f"{path}: expected an 8-bit single-channel map, got dtype {array.dtype}")
+    return array
+
+
+def read_label_map(path: str | os.PathLike) -> np.ndarray:
+    """Read a label PNG (palette or grayscale indices) as ``(H, W)`` uint8 class indices."""
+    path = Path(path)
+    image = _open_image(path)
+    if image.mode not in ("P", "L"):
+        raise InputError(f"{path}: a label map must be a palette or grayscale PNG, got mode {image.mode}")
+    return np.asarray(image, dtype=np.uint8)
+
+
+def write_label_map(path: str | os.PathLike, labels: np.ndarray) -> None:
+    """Write ``(H, W)`` class indices as a VOC-palette PNG, atomically."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"{path}: label map must be 2-D, got shape {labels.shape}")
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette(_PALETTE)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+
+
+def write_gray(path: str | os.PathLike, values: np.ndarray) -> None:
+    """Write an ``(H, W)`` uint8 map as a grayscale PNG, atomically."""
+    values = np.asarray(values)
+    if values.ndim != 2 or values.dtype != np.uint8:
+        raise ValueError(f"{path}: expected a 2-D uint8 map, got {values.dtype} {values.shape}")
+    with atomic_path(path) as tmp:
+        Image.fromarray(values, mode="L").save(tmp, format="PNG")
+
+
+def write_rgb(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an ``(H, W, 3)`` uint8 image as PNG, atomically."""
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.asarray(image, dtype=np.uint8), mode="RGB").save(tmp, format="PNG")

@@ -1,0 +1,39 @@
+"""Log set-up for one pipeline step: to a log file and to stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
+    """Send ``logging`` records to ``path`` and stderr while the block runs.
+
+    An exception raised in the block is logged with its traceback before it
+    propagates, so the log file says why the step failed.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.FileHandler(path, mode="w"), logging.StreamHandler(sys.stderr)]
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logger = logging.getLogger(f"wsss.{step}")
+    logger.info("step %s started", step)
+    try:
+        yield logger
+        logger.info("step %s finished", step)
+    except Exception:
+        logger.exception("step %s failed", step)
+        raise
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()

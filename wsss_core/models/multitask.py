@@ -1,0 +1,104 @@
+"""The weakly supervised multi-task network of Sec. 3.2.
+
+One backbone (output stride 8) feeds three branches:
+
+* classification: global average pooling + fc, giving the class logits Pr_cls
+  (and, through the fc weights, the CAMs of Eq. 1);
+* class-agnostic (CA): atrous cascade (rates 6/12/18) + 1x1 conv + sigmoid, Pr_ca;
+* semantic segmentation (SS): atrous cascade + 1x1 conv + softmax over
+  background and the C classes, Pr_seg.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from wsss_core.io import InputError
+from wsss_core.models.backbones import build_backbone
+from wsss_core.models.heads import AtrousCascadeDecoder
+
+BRANCHES = ("cls", "ca", "seg")
+
+
+class MultiTaskNet(nn.Module):
+    """Backbone + classification, class-agnostic and semantic branches."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: str = "tiny",
+        backbone_options: dict[str, Any] | None = None,
+        decoder_channels: int = 64,
+        atrous_rates: Sequence[int] = (6, 12, 18),
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.model_config: dict[str, Any] = {}  # filled by build_model, saved in checkpoints
+        self.backbone = build_backbone(backbone, **(backbone_options or {}))
+        channels = self.backbone.out_channels
+        self.classifier = nn.Linear(channels, num_classes)
+        self.ca_decoder = AtrousCascadeDecoder(channels, decoder_channels, 1, atrous_rates)
+        self.seg_decoder = AtrousCascadeDecoder(channels, decoder_channels, num_classes + 1, atrous_rates)
+
+    def forward(self, images: Tensor, branches: Iterable[str] = BRANCHES) -> dict[str, Tensor]:
+        """Run the backbone and the requested branches.
+
+        Returns a dict with ``features`` (B,K,h,w) and, per branch requested,
+        ``cls_logits`` (B,C), ``ca_logits`` (B,1,h,w), ``seg_logits`` (B,C+1,h,w).
+        """
+        branches = set(branches)
+        unknown = branches - set(BRANCHES)
+        if unknown:
+            raise ValueError(f"unknown branch(es) {sorted(unknown)}; available: {BRANCHES}")
+        features = self.backbone(images)
+        out = {"features": features}
+        if "cls" in branches:
+            out["cls_logits"] = self.classifier(features.mean(dim=(2, 3)))
+        if "ca" in branches:
+            out["ca_logits"] = self.ca_decoder(features)
+        if "seg" in branches:
+            out["seg_logits"] = self.seg_decoder(features)
+        return out
+
+    def branch_modules(self, branch: str) -> list[nn.Module]:
+        """Modules that belong to ``branch`` (the backbone is shared, listed under none)."""
+        return {"cls": [self.classifier], "ca": [self.ca_decoder], "seg": [self.seg_decoder]}[branch]
+
+
+def build_model(model_config: dict[str, Any]) -> MultiTaskNet:
+    """Build a :class:`MultiTaskNet` from the ``model`` section of the config plus ``num_classes``."""
+    normalised = {
+        "num_classes": int(model_config["num_classes"]),
+        "backbone": str(model_config.get("backbone", "tiny")),
+        "backbone_options": dict(model_config.get("backbone_options") or {}),
+        "decoder_channels": int(model_config.get("decoder_channels", 64)),
+        "atrous_rates": [int(rate) for rate in model_config.get("atrous_rates", (6, 12, 18))],
+    }
+    model = MultiTaskNet(**normalised)
+    model.model_config = normalised
+    return model
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by the training stages (``weights_only=True``)."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt / foreign files
+        raise InputError(f"{path}: not a readable checkpoint ({err})") from err
+    if not isinstance(checkpoint, dict) or not {"model_config", "state_dict"} <= set(checkpoint):
+        raise InputError(f"{path}: not a wsss checkpoint (needs keys model_config and state_dict)")
+    return checkpoint
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> MultiTaskNet:
+    """Rebuild the network stored in checkpoint ``path`` and load its weights."""
+    checkpoint = load_checkpoint(path, device)
+    model = build_model(checkpoint["model_config"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device)

@@ -1,0 +1,424 @@
+"""Training stages of Fig. 5: the classification branch alone, then the whole network.
+
+* :func:`train_classifier` (Fig. 5a): backbone + classification branch with
+  L_cls; the class-agnostic and semantic branches are frozen.
+* :func:`train_multitask` (Fig. 5b and 5d): all three branches with
+  L_cls + L_ca + L_seg (Eq. 8). The class-agnostic labels start as the
+  binarised prior map (the saliency map Pt_sal, or G_ca^ref when retraining)
+  and, every ``ca_refresh_every`` epochs, are replaced by
+  CRF_d((Pr_ca + prior) / 2) computed from the current network (Eq. 4).
+
+Every epoch leaves a resume state next to the output checkpoint; a stage
+re-run with the same inputs and settings continues after the last finished
+epoch. A per-epoch CSV records the mean losses.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from wsss_core.crf import CrfParams
+from wsss_core.data.dataset import DatasetIndex, load_index
+from wsss_core.data.transforms import augment, to_tensor
+from wsss_core.device import pick_device
+from wsss_core.io import InputError, atomic_path, read_gray, read_label_map, read_rgb, write_gray
+from wsss_core.labels import read_foreground
+from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss, total_loss
+from wsss_core.models import MultiTaskNet, build_model
+from wsss_core.models.multitask import load_checkpoint
+from wsss_core.parallel import map_images
+from wsss_core.refine import class_agnostic_labels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser, schedule and augmentation of one training stage."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    head_lr_mult: float = 10.0
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    poly_power: float = 0.9
+    crop_size: int = 321
+    scale_range: tuple[float, float] = (0.7, 1.3)
+    hflip: bool = True
+    num_workers: int = 0
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> "TrainConfig":
+        """Build from a config mapping; unknown keys are an error."""
+        unknown = set(section) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {sorted(unknown)}")
+        values = dict(section)
+        if "scale_range" in values:
+            values["scale_range"] = tuple(float(v) for v in values["scale_range"])
+        return cls(**values)
+
+
+class WeakLabelDataset(Dataset):
+    """Training samples: augmented image, image labels and, when given, pseudo label maps."""
+
+    def __init__(
+        self,
+        index: DatasetIndex,
+        ids: Sequence[str],
+        config: TrainConfig,
+        seg_label_dir: Path | None = None,
+        ca_label_dir: Path | None = None,
+    ) -> None:
+        self.index = index
+        self.ids = list(ids)
+        self.config = config
+        self.seg_label_dir = seg_label_dir
+        self.ca_label_dir = ca_label_dir
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the augmentation draws of ``epoch`` (deterministic per seed, epoch and sample)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _read_map(self, path: Path, shape: tuple[int, ...], reader: Callable[[Path], np.ndarray]) -> np.ndarray:
+        values = reader(path)
+        if values.shape != shape:
+            raise InputError(f"{path}: map is {values.shape[1]}x{values.shape[0]}, its image is {shape[1]}x{shape[0]}")
+        return values
+
+    def __getitem__(self, item: int) -> dict[str, Tensor]:
+        image_id = self.ids[item]
+        image = read_rgb(self.index.image_path(image_id))
+        maps = []
+        if self.seg_label_dir is not None:
+            maps.append(self._read_map(self.seg_label_dir / f"{image_id}.png", image.shape[:2], read_label_map))
+        if self.ca_label_dir is not None:
+            ca = self._read_map(self.ca_label_dir / f"{image_id}.png", image.shape[:2], read_gray)
+            maps.append((ca > 127).astype(np.uint8))
+        rng = np.random.default_rng((self.config.seed, self.epoch, item))
+        image, maps = augment(
+            image,
+            maps,
+            rng,
+            crop_size=self.config.crop_size,
+            scale_range=self.config.scale_range,
+            hflip=self.config.hflip,
+        )
+        sample = {"image": to_tensor(image), "image_labels": torch.from_numpy(self.index.multi_hot(image_id))}
+        if self.seg_label_dir is not None:
+            sample["seg_labels"] = torch.from_numpy(maps.pop(0))
+        if self.ca_label_dir is not None:
+            sample["ca_labels"] = torch.from_numpy(maps.pop(0))
+        return sample
+
+
+def _fingerprint(stage: str, settings: dict[str, Any], inputs: Sequence[str | Path]) -> str:
+    """Identify a training run by its settings and the identity of its input files."""
+    stamps = []
+    for path in inputs:
+        path = Path(path)
+        stamps.append([str(path), path.stat().st_mtime_ns if path.exists() else None])
+    blob = json.dumps({"stage": stage, "settings": settings, "inputs": stamps}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _resume_path(output_checkpoint: Path) -> Path:
+    return output_checkpoint.with_name(output_checkpoint.name + ".resume")
+
+
+def _save(state: dict[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _state_dict_cpu(model: nn.Module) -> dict[str, Tensor]:
+    return {key: value.detach().cpu() for key, value in model.state_dict().items()}
+
+
+def _optimizer(model: MultiTaskNet, config: TrainConfig) -> torch.optim.SGD:
+    """SGD with the backbone at ``lr`` and the heads at ``lr * head_lr_mult``."""
+    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
+    heads = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("backbone.")]
+    groups = [{"params": backbone, "lr": config.lr, "base_lr": config.lr}]
+    if heads:
+        head_lr = config.lr * config.head_lr_mult
+        groups.append({"params": heads, "lr": head_lr, "base_lr": head_lr})
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def _fit(
+    model: MultiTaskNet,
+    dataset: WeakLabelDataset,
+    config: TrainConfig,
+    device: torch.device,
+    *,
+    stage: str,
+    branches: Sequence[str],
+    output_checkpoint: Path,
+    log_csv: Path,
+    fingerprint: str,
+    on_resume: Callable[[int], None] | None = None,
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> None:
+    """SGD with poly learning rate over ``config.epochs`` epochs; the loss is Eq. 8 over ``branches``."""
+    model.to(device)
+    optimizer = _optimizer(model, config)
+    resume_path = _resume_path(output_checkpoint)
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    if resume_path.exists():
+        state = torch.load(resume_path, map_location=device, weights_only=True)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["state_dict"])
+            optimizer.load_state_dict(state["optimizer"])
+            history = list(state["history"])
+            start_epoch = int(state["epoch"])
+            log.info("%s: resuming from %s after epoch %d", stage, resume_path, start_epoch)
+            if on_resume is not None:
+                on_resume(start_epoch)
+        else:
+            log.info("%s: ignoring %s (written for other inputs or settings)", stage, resume_path)
+
+    batch_size = min(config.batch_size, len(dataset))
+    iterations_per_epoch = len(dataset) // batch_size
+    max_iterations = config.epochs * iterations_per_epoch
+    for epoch in range(start_epoch, config.epochs):
+        dataset.set_epoch(epoch)
+        loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=config.num_workers,
+            generator=torch.Generator().manual_seed(config.seed * 1000 + epoch),
+        )
+        model.train()
+        sums: dict[str, float] = {}
+        started = time.monotonic()
+        progress = tqdm(loader, desc=f"{stage} epoch {epoch + 1}/{config.epochs}", unit="batch", mininterval=2.0)
+        for step, batch in enumerate(progress):
+            iteration = epoch * iterations_per_epoch + step
+            factor = (1.0 - iteration / max_iterations) ** config.poly_power
+            for group in optimizer.param_groups:
+                group["lr"] = group["base_lr"] * factor
+            batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+            out = model(batch["image"], branches=branches)
+            losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
+            if "ca" in branches:
+                losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
+            if "seg" in branches:
+                losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
+            loss = total_loss(losses)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{stage}: loss became {loss.item()} at epoch {epoch + 1}, step {step}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for key, value in {**losses, "loss": loss}.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
+            progress.set_postfix(loss=f"{float(loss):.3f}")
+        row = {"epoch": epoch + 1, **{key: value / iterations_per_epoch for key, value in sums.items()}}
+        row.update(lr=optimizer.param_groups[0]["lr"], seconds=round(time.monotonic() - started, 2))
+        history.append(row)
+        log.info("%s: %s", stage, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1)
+        _save(
+            {
+                "fingerprint": fingerprint,
+                "epoch": epoch + 1,
+                "state_dict": _state_dict_cpu(model),
+                "optimizer": optimizer.state_dict(),
+                "history": history,
+            },
+            resume_path,
+        )
+        with atomic_path(log_csv) as tmp:
+            pd.DataFrame(history).to_csv(tmp, index=False)
+
+    with atomic_path(log_csv) as tmp:
+        pd.DataFrame(history).to_csv(tmp, index=False)
+    _save(
+        {"model_config": model.model_config, "state_dict": _state_dict_cpu(model), "stage": stage, "epochs": config.epochs},
+        output_checkpoint,
+    )
+    resume_path.unlink(missing_ok=True)
+    log.info("%s: wrote %s", stage, output_checkpoint)
+
+
+def train_classifier(
+    dataset_root: str | Path,
+    split: str,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    threads: int | None = None,
+) -> None:
+    """Fig. 5a: train the backbone and classification branch with L_cls (Eq. 9), other branches frozen."""
+    config = TrainConfig.from_config(train_config)
+    torch.manual_seed(config.seed)
+    device = pick_device(threads)
+    index = load_index(dataset_root)
+    model = build_model({**model_config, "num_classes": index.num_classes})
+    for branch in ("ca", "seg"):
+        for module in model.branch_modules(branch):
+            module.requires_grad_(False)
+    dataset = WeakLabelDataset(index, index.ids(split), config)
+    fingerprint = _fingerprint("classifier", {**asdict(config), "model": model_config}, [Path(dataset_root) / "image_labels.csv"])
+    _fit(
+        model,
+        dataset,
+        config,
+        device,
+        stage="classifier",
+        branches=("cls",),
+        output_checkpoint=Path(output_checkpoint),
+        log_csv=Path(log_csv),
+        fingerprint=fingerprint,
+    )
+
+
+@torch.no_grad()
+def _ca_probabilities(
+    model: MultiTaskNet, index: DatasetIndex, ids: Sequence[str], prior_dir: Path, device: torch.device
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, Path]]:
+    for image_id in ids:
+        image = read_rgb(index.image_path(image_id))
+        logits = model(to_tensor(image).unsqueeze(0).to(device), branches=("ca",))["ca_logits"]
+        ca_prob = torch.sigmoid(F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False))
+        yield image_id, image, ca_prob[0, 0].float().cpu().numpy(), prior_dir / f"{image_id}.png"
+
+
+def _write_online_ca_label(item: tuple[str, np.ndarray, np.ndarray, Path], output_dir: Path, crf: CrfParams) -> None:
+    image_id, image, ca_prob, prior_path = item
+    prior = read_foreground(prior_path, ca_prob.shape)
+    write_gray(output_dir / f"{image_id}.png", class_agnostic_labels(image, ca_prob, prior, crf) * np.uint8(255))
+
+
+def refresh_ca_labels(
+    model: MultiTaskNet,
+    index: DatasetIndex,
+    ids: Sequence[str],
+    prior_dir: Path,
+    output_dir: Path,
+    *,
+    crf: CrfParams,
+    device: torch.device,
+    workers: int = 1,
+) -> None:
+    """Eq. 4: G_ca = CRF_d((Pr_ca + prior) / 2) from the current network, for every id."""
+    was_training = model.training
+    model.eval()
+    write = functools.partial(_write_online_ca_label, output_dir=output_dir, crf=crf)
+    items = _ca_probabilities(model, index, ids, prior_dir, device)
+    map_images(write, items, workers=workers, total=len(ids), desc="refresh G_ca")
+    model.train(was_training)
+
+
+def _binarise_prior(index: DatasetIndex, ids: Sequence[str], prior_dir: Path, output_dir: Path, threshold: float) -> None:
+    """The class-agnostic labels before the first refresh: prior > ``threshold``."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for image_id in ids:
+        image_shape = read_rgb(index.image_path(image_id)).shape[:2]
+        prior = read_foreground(prior_dir / f"{image_id}.png", image_shape)
+        write_gray(output_dir / f"{image_id}.png", (prior > threshold).astype(np.uint8) * np.uint8(255))
+
+
+def train_multitask(
+    dataset_root: str | Path,
+    split: str,
+    init_checkpoint: str | Path,
+    seg_label_dir: str | Path,
+    ca_prior_dir: str | Path,
+    output_checkpoint: str | Path,
+    output_ca_label_dir: str | Path,
+    log_csv: str | Path,
+    *,
+    train_config: dict[str, Any],
+    crf: CrfParams,
+    ca_prior_threshold: float,
+    ca_refresh_every: int,
+    threads: int | None = None,
+    workers: int = 1,
+) -> None:
+    """Fig. 5b / 5d: train all branches with L_cls + L_ca + L_seg (Eq. 8-11).
+
+    Starts from ``init_checkpoint``. Semantic labels G_seg are the PNGs of
+    ``seg_label_dir``. Class-agnostic labels G_ca live in
+    ``output_ca_label_dir`` (0/255 PNGs): first ``prior > ca_prior_threshold``
+    for the prior maps of ``ca_prior_dir``, then, after every
+    ``ca_refresh_every``-th epoch (0 = never), CRF_d((Pr_ca + prior) / 2)
+    from the current network (Eq. 4). The directory ends holding the labels
+    of the last epoch.
+    """
+    config = TrainConfig.from_config(train_config)
+    torch.manual_seed(config.seed)
+    device = pick_device(threads)
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    checkpoint = load_checkpoint(init_checkpoint)
+    model = build_model(checkpoint["model_config"])
+    model.load_state_dict(checkpoint["state_dict"])
+    model.to(device)
+    prior_dir, ca_dir = Path(ca_prior_dir), Path(output_ca_label_dir)
+
+    def refreshes_after(epoch: int) -> bool:
+        return ca_refresh_every > 0 and epoch % ca_refresh_every == 0 and epoch < config.epochs
+
+    def refresh(epoch: int) -> None:
+        if refreshes_after(epoch):
+            log.info("multitask: refreshing class-agnostic labels after epoch %d (Eq. 4)", epoch)
+            refresh_ca_labels(model, index, ids, prior_dir, ca_dir, crf=crf, device=device, workers=workers)
+
+    def restore_ca_labels(epoch: int) -> None:
+        last_refresh = max((e for e in range(1, epoch + 1) if refreshes_after(e)), default=0)
+        if last_refresh:
+            log.info("multitask: rebuilding class-agnostic labels from the resumed network")
+            refresh_ca_labels(model, index, ids, prior_dir, ca_dir, crf=crf, device=device, workers=workers)
+
+    _binarise_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
+    dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
+    settings = {
+        **asdict(config),
+        "crf": asdict(crf),
+        "ca_prior_threshold": ca_prior_threshold,
+        "ca_refresh_every": ca_refresh_every,
+    }
+    fingerprint = _fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
+    _fit(
+        model,
+        dataset,
+        config,
+        device,
+        stage="multitask",
+        branches=("cls", "ca", "seg"),
+        output_checkpoint=Path(output_checkpoint),
+        log_csv=Path(log_csv),
+        fingerprint=fingerprint,
+        on_resume=restore_ca_labels,
+        on_epoch_end=refresh,
+    )
