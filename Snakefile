@@ -18,6 +18,14 @@ validate(config, "schemas/config.schema.yaml")
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    cam="pcam|scam",
+    model="|".join(MODELS),
+    split=f"{TRAIN_SPLIT}|{EVAL_SPLIT}",
+
+
 include: "rules/dataset.smk"
 include: "rules/saliency.smk"
 include: "rules/classifier.smk"

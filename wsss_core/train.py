@@ -238,7 +238,7 @@ def _fit(
             optimizer.step()
             for key, value in {**losses, "loss": loss}.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
-            progress.set_postfix(loss=f"{float(loss):.3f}")
+            progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         row = {"epoch": epoch + 1, **{key: value / iterations_per_epoch for key, value in sums.items()}}
         row.update(lr=optimizer.param_groups[0]["lr"], seconds=round(time.monotonic() - started, 2))
         history.append(row)

@@ -1,0 +1,90 @@
+"""Training stages: shapes of the model, losses going down, and resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from wsss_core.models import build_model
+from wsss_core.train import train_classifier
+
+MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18]}
+TRAIN = {"epochs": 40, "batch_size": 4, "lr": 0.01, "crop_size": 48, "scale_range": [0.9, 1.1], "seed": 0}
+
+
+def test_three_branches_have_the_documented_shapes():
+    model = build_model({**MODEL, "num_classes": 6}).eval()
+    out = model(torch.randn(2, 3, 64, 48))
+    assert out["features"].shape == (2, 32, 8, 6)  # output stride 8, 4 x width channels
+    assert out["cls_logits"].shape == (2, 6)
+    assert out["ca_logits"].shape == (2, 1, 8, 6)
+    assert out["seg_logits"].shape == (2, 7, 8, 6)
+    assert set(model(torch.randn(1, 3, 32, 32), branches=("cls",))) == {"features", "cls_logits"}
+
+
+def _train_command(dataset: Path, checkpoint: Path, history: Path) -> list[str]:
+    call = (
+        "from wsss_core.train import train_classifier;"
+        f"train_classifier({str(dataset)!r}, 'train', {str(checkpoint)!r}, {str(history)!r},"
+        f" model_config=json.loads({json.dumps(json.dumps(MODEL))}),"
+        f" train_config=json.loads({json.dumps(json.dumps(TRAIN))}), threads=1)"
+    )
+    return [sys.executable, "-c", f"import json; {call}"]
+
+
+def test_killed_training_resumes_after_the_last_finished_epoch(tiny_dataset: Path, tmp_path: Path, caplog) -> None:
+    checkpoint, history = tmp_path / "classifier.pt", tmp_path / "classifier.csv"
+    resume = tmp_path / "classifier.pt.resume"
+    process = subprocess.Popen(_train_command(tiny_dataset, checkpoint, history), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not resume.exists():
+        assert process.poll() is None, "training ended before its first epoch finished"
+        assert time.monotonic() < deadline, "no resume state appeared"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not checkpoint.exists(), "the kill came too late to test resuming"
+    state = torch.load(resume, weights_only=True)
+    finished = int(state["epoch"])
+    assert 1 <= finished < TRAIN["epochs"]
+
+    with caplog.at_level(logging.INFO, logger="wsss_core.train"):
+        train_classifier(tiny_dataset, "train", checkpoint, history, model_config=MODEL, train_config=TRAIN, threads=1)
+    assert f"resuming from {resume} after epoch {finished}" in caplog.text
+    assert f"epoch={finished + 1}," in caplog.text and f"epoch={finished}," not in caplog.text
+    rows = pd.read_csv(history)
+    assert rows["epoch"].tolist() == list(range(1, TRAIN["epochs"] + 1))
+    assert rows["loss"].iloc[: finished].tolist() == pytest.approx([row["loss"] for row in state["history"]])
+    assert not resume.exists()
+
+    # the resumed run ends with exactly the weights of an uninterrupted one
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    train_classifier(tiny_dataset, "train", fresh / "c.pt", fresh / "c.csv", model_config=MODEL, train_config=TRAIN, threads=1)
+    resumed_weights = torch.load(checkpoint, weights_only=True)["state_dict"]
+    fresh_weights = torch.load(fresh / "c.pt", weights_only=True)["state_dict"]
+    for name, value in fresh_weights.items():
+        torch.testing.assert_close(resumed_weights[name], value, msg=name)
+    losses = pd.read_csv(fresh / "c.csv")["loss"]
+    assert losses.iloc[-5:].mean() < losses.iloc[:5].mean()
+
+
+def test_resume_state_of_other_settings_is_not_used(tiny_dataset: Path, tmp_path: Path, caplog) -> None:
+    settings = {**TRAIN, "epochs": 2}
+    checkpoint = tmp_path / "c.pt"
+    train_classifier(tiny_dataset, "train", checkpoint, tmp_path / "c.csv", model_config=MODEL, train_config=settings, threads=1)
+    stale = torch.load(checkpoint, weights_only=True)
+    torch.save({"fingerprint": "other", "epoch": 1, **stale}, tmp_path / "c.pt.resume")
+    with caplog.at_level(logging.INFO, logger="wsss_core.train"):
+        train_classifier(tiny_dataset, "train", checkpoint, tmp_path / "c.csv", model_config=MODEL, train_config=settings, threads=1)
+    assert "written for other inputs or settings" in caplog.text
+    assert pd.read_csv(tmp_path / "c.csv")["epoch"].tolist() == [1, 2]
