@@ -9,6 +9,7 @@ rule dump_cams:
         cams=run_path("cams.h5"),
     params:
         split=TRAIN_SPLIT,
+        max_side=config["inference"]["max_side"],
     threads: config["threads"]["train"]
     resources:
         gpu=1,

@@ -12,6 +12,7 @@ rule predict:
     params:
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
+        max_side=config["inference"]["max_side"],
     threads: config["threads"]["train"]
     resources:
         gpu=1,
@@ -85,24 +86,15 @@ use rule evaluate_pseudo_labels as evaluate_ca_labels with:
         run_path("benchmarks/evaluate_ca_labels.tsv")
 
 
-EVAL_DIRS = {
-    model: {
-        variant: run_path(f"segmentation/{model}_{EVAL_SPLIT}/{variant}")
-        for variant in ("plain", "ms", "crf", "ms_crf")
-    }
-    for model in MODELS
-}
-
-
 rule evaluate:
     input:
         dataset=dataset_root(),
-        predictions=[path for dirs in EVAL_DIRS.values() for path in dirs.values()],
+        predictions=[path for dirs in prediction_dirs(WEAK_MODELS).values() for path in dirs.values()],
     output:
         run_path("metrics/segmentation.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs=EVAL_DIRS,
+        prediction_dirs=prediction_dirs(WEAK_MODELS),
     log:
         run_path("logs/evaluate.log"),
     benchmark:
@@ -111,3 +103,48 @@ rule evaluate:
         ENV
     script:
         "../workflow_scripts/evaluate_segmentation.py"
+
+
+use rule evaluate as evaluate_supervised with:
+    input:
+        dataset=dataset_root(),
+        predictions=list(prediction_dirs(["supervised"])["supervised"].values()),
+    output:
+        run_path("metrics/segmentation_supervised.csv"),
+    params:
+        split=EVAL_SPLIT,
+        prediction_dirs=prediction_dirs(["supervised"]),
+    log:
+        run_path("logs/evaluate_supervised.log"),
+    benchmark:
+        run_path("benchmarks/evaluate_supervised.tsv")
+
+
+rule weak_vs_full:
+    input:
+        weak=run_path("metrics/segmentation.csv"),
+        full=run_path("metrics/segmentation_supervised.csv"),
+    output:
+        run_path("metrics/weak_vs_full.csv"),
+    log:
+        run_path("logs/weak_vs_full.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/weak_vs_full.py"
+
+
+rule export_voc_test:
+    input:
+        dataset=dataset_root(),
+        labels=run_path("segmentation/retrain_test/ms_crf"),
+    output:
+        directory(run_path("VOC2012/Segmentation/comp6_test_cls")),
+    params:
+        split="test",
+    log:
+        run_path("logs/export_voc_test.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/export_voc_test.py"

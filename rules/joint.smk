@@ -18,6 +18,7 @@ rule train_joint:
         ca_refresh_every=config["joint"]["ca_refresh_every"],
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
+        max_side=config["inference"]["max_side"],
     threads: config["threads"]["train"]
     resources:
         gpu=1,
@@ -47,7 +48,34 @@ use rule train_joint as retrain with:
         ca_refresh_every=config["retrain"]["ca_refresh_every"],
         ca_prior_threshold=0.5,  # G_ca^ref is binary (0/255); any threshold in (0, 1) keeps it
         crf=config["crf"]["class_agnostic"],
+        max_side=config["inference"]["max_side"],
     log:
         run_path("logs/retrain.log"),
     benchmark:
         run_path("benchmarks/retrain.tsv")
+
+
+# The fully supervised reference: the same network trained on ground-truth masks (target: supervised).
+
+
+rule train_supervised:
+    input:
+        dataset=dataset_root(),
+    output:
+        checkpoint=run_path("checkpoints/supervised.pt"),
+        history=run_path("train_logs/supervised.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        model=config["model"],
+        train=train_settings("supervised"),
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    log:
+        run_path("logs/train_supervised.log"),
+    benchmark:
+        run_path("benchmarks/train_supervised.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/train_supervised.py"

@@ -1,9 +1,10 @@
-# The off-the-shelf saliency map Pt_sal of every training image.
+# The off-the-shelf saliency map Pt_sal of every training image: computed, or precomputed maps imported.
 
 
 rule extract_saliency:
     input:
         dataset=dataset_root(),
+        source=saliency_source(),
     output:
         directory(run_path("saliency")),
     params:

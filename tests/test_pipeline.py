@@ -42,10 +42,8 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def _write_config(workdir: Path, override: dict) -> Path:
-    config = _merge(yaml.safe_load((REPO / "config.yaml").read_text()), override)
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+def _write_config(path: Path, override: dict) -> Path:
+    path.write_text(yaml.safe_dump(override))
     return path
 
 
@@ -65,8 +63,7 @@ def _scheduled_rules(dry_run_output: str) -> set[str]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("workflow")
-    _write_config(workdir, TINY)
-    _snakemake(workdir)
+    _snakemake(workdir, "--configfile", str(_write_config(workdir / "tiny.yaml", TINY)))
     return workdir
 
 
@@ -127,17 +124,13 @@ def test_dag_produces_every_output(finished_run: Path) -> None:
 
 
 def test_up_to_date_run_schedules_nothing(finished_run: Path) -> None:
-    result = _snakemake(finished_run, "-n")
+    result = _snakemake(finished_run, "-n", "--configfile", str(finished_run / "tiny.yaml"))
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
 def test_changing_the_pcam_threshold_reruns_exactly_the_dependent_steps(finished_run: Path, tmp_path: Path) -> None:
-    changed = _merge(TINY, {"labels": {"pcam_fg_threshold": 0.7}})
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config = _merge(config, changed)
-    config_copy = tmp_path / "changed.yaml"
-    config_copy.write_text(yaml.safe_dump(config))
-    result = _snakemake(finished_run, "-n", "--configfile", str(config_copy))
+    changed = _write_config(tmp_path / "changed.yaml", _merge(TINY, {"labels": {"pcam_fg_threshold": 0.7}}))
+    result = _snakemake(finished_run, "-n", "--configfile", str(changed))
     scheduled = _scheduled_rules(result.stdout)
     assert {"fuse_initial_labels", "train_joint", "refine_ctlr", "retrain", "predict", "evaluate"} <= scheduled
     assert not scheduled & {"make_dataset", "extract_saliency", "train_classifier", "dump_cams"}

@@ -9,5 +9,6 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.params.split,
         snakemake.input.checkpoint,
         snakemake.output.cams,
+        max_side=snakemake.params.max_side,
         threads=snakemake.threads,
     )

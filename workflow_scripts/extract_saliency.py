@@ -4,4 +4,11 @@ from wsss_core.logs import log_to
 from wsss_core.saliency import extract_saliency
 
 with log_to(snakemake.log[0], snakemake.rule):
-    extract_saliency(snakemake.input.dataset, snakemake.params.split, snakemake.output[0], **snakemake.params.options)
+    extract_saliency(
+        snakemake.input.dataset,
+        snakemake.params.split,
+        snakemake.output[0],
+        method=snakemake.params.method,
+        source_dir=snakemake.input.source or None,
+        **snakemake.params.options,
+    )

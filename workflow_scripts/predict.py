@@ -13,5 +13,6 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.output.ms,
         scales=snakemake.params.scales,
         flip=snakemake.params.flip,
+        max_side=snakemake.params.max_side,
         threads=snakemake.threads,
     )

@@ -18,6 +18,7 @@ with log_to(snakemake.log[0], snakemake.rule):
         crf=CrfParams.from_config(snakemake.params.crf),
         ca_prior_threshold=snakemake.params.ca_prior_threshold,
         ca_refresh_every=snakemake.params.ca_refresh_every,
+        max_side=snakemake.params.max_side,
         threads=snakemake.threads,
         workers=snakemake.threads,
     )

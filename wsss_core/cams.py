@@ -15,8 +15,8 @@ from torch import Tensor
 from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
-from wsss_core.data.transforms import to_tensor
-from wsss_core.device import pick_device
+from wsss_core.data.transforms import input_scale, resize_input, to_tensor
+from wsss_core.device import mixed_precision, pick_device, place_images, place_model
 from wsss_core.io import read_rgb
 from wsss_core.models import MultiTaskNet, load_model
 from wsss_core.store import write_store
@@ -51,10 +51,15 @@ def pcam(cam: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device) -> Tensor:
-    """Raw CAMs (C,H,W) of one RGB image (Eq. 1), bilinearly upsampled to the image size."""
-    features = model(to_tensor(image).unsqueeze(0).to(device), branches=())["features"]
-    cam = class_activation_maps(features, model.classifier.weight)
+def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device, max_side: int | None = None) -> Tensor:
+    """Raw CAMs (C,H,W) of one RGB image (Eq. 1), bilinearly upsampled to the image size.
+
+    The network sees the image brought down to ``max_side`` pixels (``None``: as it is).
+    """
+    images = resize_input(to_tensor(image).unsqueeze(0), input_scale(image.shape, max_side))
+    with mixed_precision(device):
+        features = model(place_images(images, device), branches=())["features"]
+    cam = class_activation_maps(features.float(), model.classifier.weight.float())
     return F.interpolate(cam, size=image.shape[:2], mode="bilinear", align_corners=False)[0].float()
 
 
@@ -64,6 +69,7 @@ def dump_cams(
     checkpoint: str | Path,
     output_store: str | Path,
     *,
+    max_side: int | None = None,
     threads: int | None = None,
 ) -> None:
     """Write CAM, sCAM (Eq. 2) and pCAM (Eq. 3) of every image of ``split`` to an HDF5 store.
@@ -73,14 +79,14 @@ def dump_cams(
     order of the channels) are stored, as float16 at image resolution.
     """
     device = pick_device(threads)
-    model = load_model(checkpoint, device).eval()
+    model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
     ids = index.ids(split)
     log.info("dumping CAM/sCAM/pCAM of %d %s images from %s", len(ids), split, checkpoint)
     with write_store(output_store) as store:
         store.set_attrs(class_names=list(index.class_names), normalisations=["cam", "scam", "pcam"])
         for image_id in tqdm(ids, desc="CAMs", unit="img", mininterval=2.0):
-            cam = image_cams(model, read_rgb(index.image_path(image_id)), device)
+            cam = image_cams(model, read_rgb(index.image_path(image_id)), device, max_side)
             classes = np.asarray(index.present_classes(image_id), dtype=np.int64)
             channels = torch.as_tensor(classes - 1, device=cam.device)
             store.add(

@@ -37,6 +37,12 @@ class CrfParams:
         return cls(**{key: section[key] for key in cls.__dataclass_fields__ if key in section})
 
 
+# DeepLab's post-processing CRF (Chen et al.): w1 = 4, theta_alpha = 121, theta_beta = 5, w2 = 3, theta_gamma = 3.
+DEEPLAB_CRF = CrfParams(
+    iterations=10, gaussian_sxy=3, gaussian_compat=3, bilateral_sxy=121, bilateral_srgb=5, bilateral_compat=4
+)
+
+
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams) -> np.ndarray:
     """Mean-field marginals ``(L,H,W)`` for the unary ``-log(probs)`` on RGB ``image``.
 

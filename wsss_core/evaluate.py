@@ -118,3 +118,20 @@ def evaluate_segmentation(
     table = pd.DataFrame(rows)
     _write_table(table, output_csv)
     return table
+
+
+def compare_supervision(
+    weak_csv: str | Path, full_csv: str | Path, output_csv: str | Path, *, weak_model: str = "retrain"
+) -> pd.DataFrame:
+    """mIoU of the weakly supervised model next to the fully supervised one, and weak / full, per post-processing."""
+    weak = pd.read_csv(weak_csv)
+    weak = weak[weak["model"] == weak_model]
+    if weak.empty:
+        raise InputError(f"{weak_csv}: no rows of model {weak_model!r}")
+    full = pd.read_csv(full_csv)
+    table = weak[["postprocessing", "mIoU"]].merge(
+        full[["postprocessing", "mIoU"]], on="postprocessing", suffixes=("_weak", "_full")
+    )
+    table["weak_over_full"] = table["mIoU_weak"] / table["mIoU_full"]
+    _write_table(table, output_csv)
+    return table

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
-from wsss_core.data.transforms import to_tensor
-from wsss_core.device import pick_device
+from wsss_core.data.transforms import input_scale, resize_input, to_tensor
+from wsss_core.device import mixed_precision, pick_device, place_images, place_model
 from wsss_core.io import atomic_directory, read_rgb, write_label_map
 from wsss_core.models import MultiTaskNet, load_model
 from wsss_core.store import write_store
@@ -23,26 +23,34 @@ log = logging.getLogger(__name__)
 
 @torch.no_grad()
 def predict_probs(
-    model: MultiTaskNet, image: np.ndarray, device: torch.device, *, scales: Sequence[float], flip: bool
+    model: MultiTaskNet,
+    image: np.ndarray,
+    device: torch.device,
+    *,
+    scales: Sequence[float],
+    flip: bool,
+    max_side: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pr_seg (C+1,H,W) and Pr_ca (H,W) of one RGB image, max-fused over scales and flips.
 
     Each scaled (and, with ``flip``, mirrored) copy is predicted, its
     probabilities are resized back to the image size (and un-mirrored), and
     the element-wise maximum is taken; the fused Pr_seg is renormalised to sum
-    to one over classes.
+    to one over classes. Scales are relative to the image brought down to
+    ``max_side`` pixels (``None``: the image as it is).
     """
     height, width = image.shape[:2]
-    base = to_tensor(image).unsqueeze(0).to(device)
+    base = place_images(to_tensor(image).unsqueeze(0), device)
     seg_max: torch.Tensor | None = None
     ca_max: torch.Tensor | None = None
-    for scale in scales:
-        size = (max(8, round(height * scale)), max(8, round(width * scale)))
-        scaled = F.interpolate(base, size=size, mode="bilinear", align_corners=False) if scale != 1.0 else base
+    for scale in (s * input_scale(image.shape, max_side) for s in scales):
+        scaled = resize_input(base, scale)
         batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
-        out = model(batch, branches=("ca", "seg"))
-        seg = torch.softmax(F.interpolate(out["seg_logits"], (height, width), mode="bilinear", align_corners=False), 1)
-        ca = torch.sigmoid(F.interpolate(out["ca_logits"], (height, width), mode="bilinear", align_corners=False))
+        with mixed_precision(device):
+            out = model(batch, branches=("ca", "seg"))
+        seg_logits, ca_logits = out["seg_logits"].float(), out["ca_logits"].float()
+        seg = torch.softmax(F.interpolate(seg_logits, (height, width), mode="bilinear", align_corners=False), 1)
+        ca = torch.sigmoid(F.interpolate(ca_logits, (height, width), mode="bilinear", align_corners=False))
         if flip:
             seg = torch.maximum(seg[0], seg[1].flip(-1)).unsqueeze(0)
             ca = torch.maximum(ca[0], ca[1].flip(-1)).unsqueeze(0)
@@ -63,9 +71,10 @@ def predict_split(
     *,
     scales: Sequence[float],
     flip: bool,
+    max_side: int | None = None,
     threads: int | None = None,
 ) -> None:
-    """Predict every image of ``split`` single-scale and multi-scale + flip.
+    """Predict every image of ``split`` single-scale and multi-scale + flip (see :func:`predict_probs`).
 
     Writes the probabilities to ``output_store`` (per image ``seg_single``,
     ``ca_single``, ``seg_ms``, ``ca_ms``) and the argmax label maps to
@@ -74,7 +83,7 @@ def predict_split(
     if not scales:
         raise ValueError("inference needs at least one scale")
     device = pick_device(threads)
-    model = load_model(checkpoint, device).eval()
+    model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
     ids = index.ids(split)
     log.info("predicting %d %s images with %s (scales %s, flip %s)", len(ids), split, checkpoint, list(scales), flip)
@@ -86,8 +95,8 @@ def predict_split(
         store.set_attrs(class_names=list(index.class_names), scales=list(scales), flip=flip)
         for image_id in tqdm(ids, desc=f"predict {split}", unit="img", mininterval=2.0):
             image = read_rgb(index.image_path(image_id))
-            seg_single, ca_single = predict_probs(model, image, device, scales=[1.0], flip=False)
-            seg_ms, ca_ms = predict_probs(model, image, device, scales=scales, flip=flip)
+            seg_single, ca_single = predict_probs(model, image, device, scales=[1.0], flip=False, max_side=max_side)
+            seg_ms, ca_ms = predict_probs(model, image, device, scales=scales, flip=flip, max_side=max_side)
             store.add(image_id, {"seg_single": seg_single, "ca_single": ca_single, "seg_ms": seg_ms, "ca_ms": ca_ms})
             write_label_map(plain_dir / f"{image_id}.png", seg_single.argmax(axis=0))
             write_label_map(ms_dir / f"{image_id}.png", seg_ms.argmax(axis=0))

@@ -102,7 +102,7 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     image = _open_image(Path(path))
     if image.mode not in ("L", "P", "1", "I;16", "I"):
         image = image.convert("L")
-    array = np.asarray(image)
+    array = np.array(image)
     if array.dtype != np.uint8:
         raise InputError(f"{path}: expected an 8-bit single-channel map, got dtype {array.dtype}")
     return array
@@ -114,7 +114,7 @@ def read_label_map(path: str | os.PathLike) -> np.ndarray:
     image = _open_image(path)
     if image.mode not in ("P", "L"):
         raise InputError(f"{path}: a label map must be a palette or grayscale PNG, got mode {image.mode}")
-    return np.asarray(image, dtype=np.uint8)
+    return np.array(image, dtype=np.uint8)
 
 
 def write_label_map(path: str | os.PathLike, labels: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""A classical, weight-free saliency detector: the demo's off-the-shelf saliency map.
+"""The off-the-shelf saliency map Pt_sal: a classical weight-free detector, or precomputed maps.
 
 :func:`classical_saliency` combines two cues computed on the Gaussian-blurred
 image in CIE L*a*b*:
@@ -27,7 +27,9 @@ import numpy as np
 from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
-from wsss_core.io import atomic_directory, read_rgb, write_gray
+from wsss_core.io import InputError, atomic_directory, read_gray, read_rgb, write_gray
+
+SALIENCY_METHODS = ("classical", "precomputed")
 
 
 def _border_contrast(lab: np.ndarray, border_width: int, segments_per_side: int) -> np.ndarray:
@@ -112,15 +114,47 @@ def classical_saliency(
     return np.clip(saliency, 0.0, 1.0).astype(np.float32)
 
 
-def extract_saliency(dataset_root: str | Path, split: str, output_dir: str | Path, **params: float | int) -> None:
-    """Write the saliency map of every image of ``split`` as ``<output_dir>/<id>.png``.
+def _import_map(source_dir: Path, image_id: str, image_shape: tuple[int, ...]) -> np.ndarray:
+    """A precomputed map of ``image_id``: 8-bit grayscale, the size of its image."""
+    path = source_dir / f"{image_id}.png"
+    if not path.is_file():
+        raise InputError(f"{source_dir}: no saliency map for image id {image_id!r} (expected {path.name})")
+    values = read_gray(path)
+    if values.shape != image_shape:
+        raise InputError(
+            f"{path}: map is {values.shape[1]}x{values.shape[0]}, image {image_id!r} is {image_shape[1]}x{image_shape[0]}"
+        )
+    return values
 
-    Maps are 8-bit grayscale (0-255); ``params`` are forwarded to
-    :func:`classical_saliency`. ``output_dir`` is replaced atomically.
+
+def extract_saliency(
+    dataset_root: str | Path,
+    split: str,
+    output_dir: str | Path,
+    *,
+    method: str = "classical",
+    source_dir: str | Path | None = None,
+    **params: float | int,
+) -> None:
+    """Write the saliency map Pt_sal of every image of ``split`` as ``<output_dir>/<id>.png``.
+
+    ``method`` ``classical`` computes :func:`classical_saliency` (``params``
+    are its keyword arguments); ``precomputed`` checks and copies the
+    ``<id>.png`` maps of ``source_dir`` (how DSS / PoolNet maps are brought
+    in). Maps are 8-bit grayscale (0-255); ``output_dir`` is replaced
+    atomically.
     """
+    if method not in SALIENCY_METHODS:
+        raise ValueError(f"unknown saliency method {method!r}; available: {SALIENCY_METHODS}")
+    if method == "precomputed" and source_dir is None:
+        raise ValueError("saliency method 'precomputed' needs the directory of the maps (saliency.dir)")
     index = load_index(dataset_root)
     ids = index.ids(split)
     with atomic_directory(output_dir) as tmp:
-        for image_id in tqdm(ids, desc=f"saliency {split}", unit="img"):
-            saliency = classical_saliency(read_rgb(index.image_path(image_id)), **params)
-            write_gray(tmp / f"{image_id}.png", np.round(saliency * 255.0).astype(np.uint8))
+        for image_id in tqdm(ids, desc=f"saliency {split} ({method})", unit="img", mininterval=2.0):
+            image = read_rgb(index.image_path(image_id))
+            if method == "precomputed":
+                saliency = _import_map(Path(source_dir), image_id, image.shape[:2])
+            else:
+                saliency = np.round(classical_saliency(image, **params) * 255.0).astype(np.uint8)
+            write_gray(tmp / f"{image_id}.png", saliency)

@@ -35,13 +35,12 @@ from tqdm import tqdm
 
 from wsss_core.crf import CrfParams
 from wsss_core.data.dataset import DatasetIndex, load_index
-from wsss_core.data.transforms import augment, to_tensor
-from wsss_core.device import pick_device
-from wsss_core.io import InputError, atomic_path, read_gray, read_label_map, read_rgb, write_gray
+from wsss_core.data.transforms import augment, build_augmentation, input_scale, resize_input, to_tensor
+from wsss_core.device import mixed_precision, pick_device, place_images, place_model
+from wsss_core.io import IGNORE_LABEL, InputError, atomic_path, read_gray, read_label_map, read_rgb, write_gray
 from wsss_core.labels import read_foreground
 from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss, total_loss
-from wsss_core.models import MultiTaskNet, build_model
-from wsss_core.models.multitask import load_checkpoint
+from wsss_core.models import MultiTaskNet, build_model, load_model
 from wsss_core.parallel import map_images
 from wsss_core.refine import class_agnostic_labels
 
@@ -62,6 +61,7 @@ class TrainConfig:
     crop_size: int = 321
     scale_range: tuple[float, float] = (0.7, 1.3)
     hflip: bool = True
+    color_jitter: float = 0.3
     num_workers: int = 0
     seed: int = 0
 
@@ -78,7 +78,12 @@ class TrainConfig:
 
 
 class WeakLabelDataset(Dataset):
-    """Training samples: augmented image, image labels and, when given, pseudo label maps."""
+    """Training samples: augmented image, image labels and, when given, label maps.
+
+    The maps are the pseudo labels of ``seg_label_dir`` / ``ca_label_dir`` or,
+    with ``ground_truth`` (the fully supervised baseline), the ground-truth
+    mask and its object / background reduction.
+    """
 
     def __init__(
         self,
@@ -87,13 +92,21 @@ class WeakLabelDataset(Dataset):
         config: TrainConfig,
         seg_label_dir: Path | None = None,
         ca_label_dir: Path | None = None,
+        ground_truth: bool = False,
     ) -> None:
         self.index = index
         self.ids = list(ids)
         self.config = config
         self.seg_label_dir = seg_label_dir
         self.ca_label_dir = ca_label_dir
+        self.ground_truth = ground_truth
         self.epoch = 0
+        self.transform = build_augmentation(
+            crop_size=config.crop_size,
+            scale_range=config.scale_range,
+            hflip=config.hflip,
+            color_jitter=config.color_jitter,
+        )
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation draws of ``epoch`` (deterministic per seed, epoch and sample)."""
@@ -112,24 +125,19 @@ class WeakLabelDataset(Dataset):
         image_id = self.ids[item]
         image = read_rgb(self.index.image_path(image_id))
         maps = []
+        if self.ground_truth:
+            mask = self._read_map(self.index.mask_path(image_id), image.shape[:2], read_label_map)
+            maps += [mask, np.where(mask == IGNORE_LABEL, IGNORE_LABEL, mask > 0).astype(np.uint8)]
         if self.seg_label_dir is not None:
             maps.append(self._read_map(self.seg_label_dir / f"{image_id}.png", image.shape[:2], read_label_map))
         if self.ca_label_dir is not None:
             ca = self._read_map(self.ca_label_dir / f"{image_id}.png", image.shape[:2], read_gray)
             maps.append((ca > 127).astype(np.uint8))
-        rng = np.random.default_rng((self.config.seed, self.epoch, item))
-        image, maps = augment(
-            image,
-            maps,
-            rng,
-            crop_size=self.config.crop_size,
-            scale_range=self.config.scale_range,
-            hflip=self.config.hflip,
-        )
+        image, maps = augment(self.transform, image, maps, seed=(self.config.seed, self.epoch, item))
         sample = {"image": to_tensor(image), "image_labels": torch.from_numpy(self.index.multi_hot(image_id))}
-        if self.seg_label_dir is not None:
+        if self.ground_truth or self.seg_label_dir is not None:
             sample["seg_labels"] = torch.from_numpy(maps.pop(0))
-        if self.ca_label_dir is not None:
+        if self.ground_truth or self.ca_label_dir is not None:
             sample["ca_labels"] = torch.from_numpy(maps.pop(0))
         return sample
 
@@ -182,8 +190,12 @@ def _fit(
     on_resume: Callable[[int], None] | None = None,
     on_epoch_end: Callable[[int], None] | None = None,
 ) -> None:
-    """SGD with poly learning rate over ``config.epochs`` epochs; the loss is Eq. 8 over ``branches``."""
-    model.to(device)
+    """SGD with poly learning rate over ``config.epochs`` epochs; the loss is Eq. 8 over ``branches``.
+
+    On CUDA the forward pass and losses run under bf16 autocast with
+    channels-last tensors.
+    """
+    place_model(model, device)
     optimizer = _optimizer(model, config)
     resume_path = _resume_path(output_checkpoint)
     history: list[dict[str, float]] = []
@@ -223,14 +235,16 @@ def _fit(
             factor = (1.0 - iteration / max_iterations) ** config.poly_power
             for group in optimizer.param_groups:
                 group["lr"] = group["base_lr"] * factor
+            images = place_images(batch.pop("image"), device)
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-            out = model(batch["image"], branches=branches)
-            losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
-            if "ca" in branches:
-                losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
-            if "seg" in branches:
-                losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
-            loss = total_loss(losses)
+            with mixed_precision(device):
+                out = model(images, branches=branches)
+                losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
+                if "ca" in branches:
+                    losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
+                if "seg" in branches:
+                    losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
+                loss = total_loss(losses)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{stage}: loss became {loss.item()} at epoch {epoch + 1}, step {step}")
             optimizer.zero_grad(set_to_none=True)
@@ -304,12 +318,19 @@ def train_classifier(
 
 @torch.no_grad()
 def _ca_probabilities(
-    model: MultiTaskNet, index: DatasetIndex, ids: Sequence[str], prior_dir: Path, device: torch.device
+    model: MultiTaskNet,
+    index: DatasetIndex,
+    ids: Sequence[str],
+    prior_dir: Path,
+    device: torch.device,
+    max_side: int | None,
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray, Path]]:
     for image_id in ids:
         image = read_rgb(index.image_path(image_id))
-        logits = model(to_tensor(image).unsqueeze(0).to(device), branches=("ca",))["ca_logits"]
-        ca_prob = torch.sigmoid(F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False))
+        images = resize_input(to_tensor(image).unsqueeze(0), input_scale(image.shape, max_side))
+        with mixed_precision(device):
+            logits = model(place_images(images, device), branches=("ca",))["ca_logits"]
+        ca_prob = torch.sigmoid(F.interpolate(logits.float(), size=image.shape[:2], mode="bilinear", align_corners=False))
         yield image_id, image, ca_prob[0, 0].float().cpu().numpy(), prior_dir / f"{image_id}.png"
 
 
@@ -328,13 +349,17 @@ def refresh_ca_labels(
     *,
     crf: CrfParams,
     device: torch.device,
+    max_side: int | None = None,
     workers: int = 1,
 ) -> None:
-    """Eq. 4: G_ca = CRF_d((Pr_ca + prior) / 2) from the current network, for every id."""
+    """Eq. 4: G_ca = CRF_d((Pr_ca + prior) / 2) from the current network, for every id.
+
+    Pr_ca is predicted single-scale on the image brought down to ``max_side``.
+    """
     was_training = model.training
     model.eval()
     write = functools.partial(_write_online_ca_label, output_dir=output_dir, crf=crf)
-    items = _ca_probabilities(model, index, ids, prior_dir, device)
+    items = _ca_probabilities(model, index, ids, prior_dir, device, max_side)
     map_images(write, items, workers=workers, total=len(ids), desc="refresh G_ca")
     model.train(was_training)
 
@@ -362,6 +387,7 @@ def train_multitask(
     crf: CrfParams,
     ca_prior_threshold: float,
     ca_refresh_every: int,
+    max_side: int | None = None,
     threads: int | None = None,
     workers: int = 1,
 ) -> None:
@@ -380,10 +406,8 @@ def train_multitask(
     device = pick_device(threads)
     index = load_index(dataset_root)
     ids = index.ids(split)
-    checkpoint = load_checkpoint(init_checkpoint)
-    model = build_model(checkpoint["model_config"])
-    model.load_state_dict(checkpoint["state_dict"])
-    model.to(device)
+    model = load_model(init_checkpoint)
+    place_model(model, device)
     prior_dir, ca_dir = Path(ca_prior_dir), Path(output_ca_label_dir)
 
     def refreshes_after(epoch: int) -> bool:
@@ -392,13 +416,17 @@ def train_multitask(
     def refresh(epoch: int) -> None:
         if refreshes_after(epoch):
             log.info("multitask: refreshing class-agnostic labels after epoch %d (Eq. 4)", epoch)
-            refresh_ca_labels(model, index, ids, prior_dir, ca_dir, crf=crf, device=device, workers=workers)
+            refresh_ca_labels(
+                model, index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers
+            )
 
     def restore_ca_labels(epoch: int) -> None:
         last_refresh = max((e for e in range(1, epoch + 1) if refreshes_after(e)), default=0)
         if last_refresh:
             log.info("multitask: rebuilding class-agnostic labels from the resumed network")
-            refresh_ca_labels(model, index, ids, prior_dir, ca_dir, crf=crf, device=device, workers=workers)
+            refresh_ca_labels(
+                model, index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers
+            )
 
     _binarise_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
@@ -407,6 +435,7 @@ def train_multitask(
         "crf": asdict(crf),
         "ca_prior_threshold": ca_prior_threshold,
         "ca_refresh_every": ca_refresh_every,
+        "max_side": max_side,
     }
     fingerprint = _fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
     _fit(
@@ -421,4 +450,40 @@ def train_multitask(
         fingerprint=fingerprint,
         on_resume=restore_ca_labels,
         on_epoch_end=refresh,
+    )
+
+
+def train_supervised(
+    dataset_root: str | Path,
+    split: str,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    threads: int | None = None,
+) -> None:
+    """The fully supervised reference: the same network and losses (Eq. 8-11) on ground-truth masks.
+
+    L_seg uses the masks, L_ca their object / background reduction; it starts
+    from the same backbone initialisation as the weakly supervised path, so
+    weak / full compares the supervision alone.
+    """
+    config = TrainConfig.from_config(train_config)
+    torch.manual_seed(config.seed)
+    device = pick_device(threads)
+    index = load_index(dataset_root)
+    model = build_model({**model_config, "num_classes": index.num_classes})
+    dataset = WeakLabelDataset(index, index.ids(split), config, ground_truth=True)
+    fingerprint = _fingerprint("supervised", {**asdict(config), "model": model_config}, [Path(dataset_root) / "image_labels.csv"])
+    _fit(
+        model,
+        dataset,
+        config,
+        device,
+        stage="supervised",
+        branches=("cls", "ca", "seg"),
+        output_checkpoint=Path(output_checkpoint),
+        log_csv=Path(log_csv),
+        fingerprint=fingerprint,
     )

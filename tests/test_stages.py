@@ -1,0 +1,95 @@
+"""Stage functions around the core method: precomputed saliency, supervision, export, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from wsss_core.cli import main as wsss_main
+from wsss_core.data.dataset import load_index
+from wsss_core.evaluate import compare_supervision
+from wsss_core.export import export_voc_segmentation
+from wsss_core.io import IGNORE_LABEL, InputError, read_gray, read_label_map, write_gray, write_label_map
+from wsss_core.models import build_model
+from wsss_core.saliency import extract_saliency
+from wsss_core.train import TrainConfig, WeakLabelDataset
+
+
+def test_precomputed_saliency_is_checked_and_copied(tiny_dataset: Path, tmp_path: Path) -> None:
+    index = load_index(tiny_dataset)
+    source = tmp_path / "dss"
+    for value, image_id in enumerate(index.ids("train")):
+        write_gray(source / f"{image_id}.png", np.full((64, 64), value, dtype=np.uint8))
+    extract_saliency(tiny_dataset, "train", tmp_path / "out", method="precomputed", source_dir=source)
+    first, last = index.ids("train")[0], index.ids("train")[-1]
+    assert read_gray(tmp_path / "out" / f"{last}.png")[0, 0] == len(index.ids("train")) - 1
+    assert read_gray(tmp_path / "out" / f"{first}.png").shape == (64, 64)
+
+    (source / f"{last}.png").unlink()
+    with pytest.raises(InputError, match=f"no saliency map for image id '{last}'"):
+        extract_saliency(tiny_dataset, "train", tmp_path / "out2", method="precomputed", source_dir=source)
+    assert not (tmp_path / "out2").exists()
+    write_gray(source / f"{last}.png", np.zeros((32, 64), dtype=np.uint8))
+    with pytest.raises(InputError, match=f"{last}.png: map is 64x32, image '{last}' is 64x64"):
+        extract_saliency(tiny_dataset, "train", tmp_path / "out3", method="precomputed", source_dir=source)
+
+
+def test_supervised_samples_carry_the_ground_truth(tiny_dataset: Path) -> None:
+    index = load_index(tiny_dataset)
+    config = TrainConfig(epochs=1, batch_size=2, lr=0.01, crop_size=64, scale_range=(1.0, 1.0), hflip=False, color_jitter=0.0)
+    sample = WeakLabelDataset(index, index.ids("train"), config, ground_truth=True)[0]
+    mask = read_label_map(index.mask_path(index.ids("train")[0]))
+    np.testing.assert_array_equal(sample["seg_labels"].numpy(), mask)
+    np.testing.assert_array_equal(sample["ca_labels"].numpy(), np.where(mask == IGNORE_LABEL, IGNORE_LABEL, mask > 0))
+
+
+def test_augmentation_moves_image_and_maps_together(tiny_dataset: Path) -> None:
+    index = load_index(tiny_dataset)
+    config = TrainConfig(epochs=1, batch_size=2, lr=0.01, crop_size=80, scale_range=(0.7, 1.3), hflip=True, color_jitter=0.3)
+    dataset = WeakLabelDataset(index, index.ids("train"), config, ground_truth=True)
+    for epoch in range(3):
+        dataset.set_epoch(epoch)
+        sample = dataset[1]
+        assert sample["image"].shape == (3, 80, 80)
+        seg, ca = sample["seg_labels"].numpy(), sample["ca_labels"].numpy()
+        assert set(np.unique(seg)) <= set(range(7)) | {IGNORE_LABEL}
+        # the object / background map is still the reduction of the (transformed) class map
+        np.testing.assert_array_equal(ca, np.where(seg == IGNORE_LABEL, IGNORE_LABEL, seg > 0))
+        assert (seg == IGNORE_LABEL).any()  # the 64 px image is padded to the 80 px crop with 255
+    dataset.set_epoch(1)
+    torch.testing.assert_close(dataset[1]["image"], dataset[1]["image"])  # reproducible per (seed, epoch, sample)
+
+
+def test_weak_over_full_table(tmp_path: Path) -> None:
+    pd.DataFrame({"model": ["joint", "retrain"], "postprocessing": ["plain", "plain"], "mIoU": [40.0, 45.0]}).to_csv(
+        tmp_path / "weak.csv", index=False
+    )
+    pd.DataFrame({"model": ["supervised"], "postprocessing": ["plain"], "mIoU": [60.0]}).to_csv(tmp_path / "full.csv", index=False)
+    table = compare_supervision(tmp_path / "weak.csv", tmp_path / "full.csv", tmp_path / "ratio.csv")
+    assert table["weak_over_full"].tolist() == [pytest.approx(0.75)]
+
+
+def test_voc_export_writes_palette_pngs_per_id(tiny_dataset: Path, tmp_path: Path) -> None:
+    index = load_index(tiny_dataset)
+    for image_id in index.ids("val"):
+        write_label_map(tmp_path / "pred" / f"{image_id}.png", np.ones((64, 64), dtype=np.uint8))
+    target = tmp_path / "VOC2012" / "Segmentation" / "comp6_test_cls"
+    export_voc_segmentation(tiny_dataset, "val", tmp_path / "pred", target)
+    assert sorted(p.stem for p in target.iterdir()) == sorted(index.ids("val"))
+
+
+def test_wsss_predict_segments_images(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    model = build_model({"num_classes": 6, "backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8})
+    torch.save({"model_config": model.model_config, "state_dict": model.state_dict()}, tmp_path / "m.pt")
+    images = sorted((tiny_dataset / "images").glob("val_*.png"))[:2]
+    args = [str(tmp_path / "m.pt"), *map(str, images), "-o", str(tmp_path / "out"), "--scales", "0.5", "1", "--crf"]
+    assert wsss_main(["predict", *args]) == 0
+    for image in images:
+        labels = read_label_map(tmp_path / "out" / image.name)
+        assert labels.shape == (64, 64) and labels.max() <= 6
+    assert wsss_main(["predict", str(tmp_path / "missing.pt"), str(images[0]), "-o", str(tmp_path / "o2")]) == 2
+    assert "missing.pt: checkpoint not found" in capsys.readouterr().err

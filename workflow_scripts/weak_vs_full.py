@@ -1,0 +1,7 @@
+"""Rule weak_vs_full -> wsss_core.evaluate.compare_supervision."""
+
+from wsss_core.evaluate import compare_supervision
+from wsss_core.logs import log_to
+
+with log_to(snakemake.log[0], snakemake.rule):
+    compare_supervision(snakemake.input.weak, snakemake.input.full, snakemake.output[0])

@@ -1,0 +1,39 @@
+"""Build the dataset index of a real dataset tree (PASCAL VOC 2012 + SBD, MS COCO 2014)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from wsss_core.data.coco import index_coco
+from wsss_core.data.voc import index_voc
+
+DATASET_KINDS = ("voc", "coco")
+
+
+def index_dataset(
+    kind: str,
+    data_root: str | Path,
+    output_dir: str | Path,
+    *,
+    splits: Mapping[str, Any],
+    holdout: Mapping[str, Any] | None = None,
+    mask_cache: str | Path | None = None,
+) -> None:
+    """Write the index of ``data_root`` (a ``kind`` dataset) to ``output_dir``.
+
+    ``voc``: ``splits`` maps split names to id lists under ``data_root``;
+    ``holdout`` optionally moves a stable subset of one split into another.
+    ``coco``: ``splits`` maps split names to ``[image dir, instances json]``;
+    semantic masks are built once into ``mask_cache``.
+    """
+    if kind == "voc":
+        index_voc(data_root, output_dir, splits=splits, holdout=holdout)
+    elif kind == "coco":
+        if holdout:
+            raise ValueError("dataset.holdout is supported for voc datasets only")
+        if mask_cache is None:
+            raise ValueError("coco datasets need dataset.mask_cache")
+        index_coco(data_root, output_dir, splits={name: tuple(pair) for name, pair in splits.items()}, mask_cache=mask_cache)
+    else:
+        raise ValueError(f"dataset kind {kind!r} has no index builder; available: {DATASET_KINDS}")
