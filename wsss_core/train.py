@@ -41,6 +41,7 @@ from wsss_core.io import IGNORE_LABEL, InputError, atomic_path, read_gray, read_
 from wsss_core.labels import read_foreground
 from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss, total_loss
 from wsss_core.models import MultiTaskNet, build_model, load_model
+from wsss_core.models.multitask import BRANCHES
 from wsss_core.parallel import map_images
 from wsss_core.refine import class_agnostic_labels
 
@@ -282,6 +283,44 @@ def _fit(
     log.info("%s: wrote %s", stage, output_checkpoint)
 
 
+def _train_new_model(
+    stage: str,
+    dataset_root: str | Path,
+    split: str,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    threads: int | None,
+    branches: Sequence[str],
+    ground_truth: bool,
+) -> None:
+    """Train a freshly built network on ``branches``; the other branches are frozen."""
+    config = TrainConfig.from_config(train_config)
+    torch.manual_seed(config.seed)
+    device = pick_device(threads)
+    index = load_index(dataset_root)
+    model = build_model({**model_config, "num_classes": index.num_classes})
+    for branch in set(BRANCHES) - set(branches):
+        for module in model.branch_modules(branch):
+            module.requires_grad_(False)
+    dataset = WeakLabelDataset(index, index.ids(split), config, ground_truth=ground_truth)
+    settings = {**asdict(config), "model": model_config}
+    fingerprint = _fingerprint(stage, settings, [Path(dataset_root) / "image_labels.csv"])
+    _fit(
+        model,
+        dataset,
+        config,
+        device,
+        stage=stage,
+        branches=branches,
+        output_checkpoint=Path(output_checkpoint),
+        log_csv=Path(log_csv),
+        fingerprint=fingerprint,
+    )
+
+
 def train_classifier(
     dataset_root: str | Path,
     split: str,
@@ -293,26 +332,17 @@ def train_classifier(
     threads: int | None = None,
 ) -> None:
     """Fig. 5a: train the backbone and classification branch with L_cls (Eq. 9), other branches frozen."""
-    config = TrainConfig.from_config(train_config)
-    torch.manual_seed(config.seed)
-    device = pick_device(threads)
-    index = load_index(dataset_root)
-    model = build_model({**model_config, "num_classes": index.num_classes})
-    for branch in ("ca", "seg"):
-        for module in model.branch_modules(branch):
-            module.requires_grad_(False)
-    dataset = WeakLabelDataset(index, index.ids(split), config)
-    fingerprint = _fingerprint("classifier", {**asdict(config), "model": model_config}, [Path(dataset_root) / "image_labels.csv"])
-    _fit(
-        model,
-        dataset,
-        config,
-        device,
-        stage="classifier",
+    _train_new_model(
+        "classifier",
+        dataset_root,
+        split,
+        output_checkpoint,
+        log_csv,
+        model_config=model_config,
+        train_config=train_config,
+        threads=threads,
         branches=("cls",),
-        output_checkpoint=Path(output_checkpoint),
-        log_csv=Path(log_csv),
-        fingerprint=fingerprint,
+        ground_truth=False,
     )
 
 
@@ -469,21 +499,15 @@ def train_supervised(
     from the same backbone initialisation as the weakly supervised path, so
     weak / full compares the supervision alone.
     """
-    config = TrainConfig.from_config(train_config)
-    torch.manual_seed(config.seed)
-    device = pick_device(threads)
-    index = load_index(dataset_root)
-    model = build_model({**model_config, "num_classes": index.num_classes})
-    dataset = WeakLabelDataset(index, index.ids(split), config, ground_truth=True)
-    fingerprint = _fingerprint("supervised", {**asdict(config), "model": model_config}, [Path(dataset_root) / "image_labels.csv"])
-    _fit(
-        model,
-        dataset,
-        config,
-        device,
-        stage="supervised",
-        branches=("cls", "ca", "seg"),
-        output_checkpoint=Path(output_checkpoint),
-        log_csv=Path(log_csv),
-        fingerprint=fingerprint,
+    _train_new_model(
+        "supervised",
+        dataset_root,
+        split,
+        output_checkpoint,
+        log_csv,
+        model_config=model_config,
+        train_config=train_config,
+        threads=threads,
+        branches=BRANCHES,
+        ground_truth=True,
     )

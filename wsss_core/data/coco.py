@@ -32,7 +32,6 @@ each split lists its images sorted by id.
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import warnings
@@ -42,7 +41,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_label_map, write_label_map
+from wsss_core.data.dataset import write_index
+from wsss_core.io import IGNORE_LABEL, InputError, read_label_map, write_label_map
 
 # The 80 category ids of COCO 2014 instances, in increasing order; position i - 1
 # holds the category of class index i (1..80).
@@ -140,18 +140,7 @@ def index_coco(
             rows.append((image_id, split, labels, image_path, mask_path))
 
     assert class_names is not None
-    with atomic_directory(output_dir) as tmp:
-        (tmp / "classes.txt").write_text("".join(f"{name}\n" for name in class_names))
-        with (tmp / "image_labels.csv").open("w", newline="") as labels_handle, (tmp / "files.csv").open(
-            "w", newline=""
-        ) as files_handle:
-            labels_writer = csv.writer(labels_handle, lineterminator="\n")
-            files_writer = csv.writer(files_handle, lineterminator="\n")
-            labels_writer.writerow(("image_id", "split", "labels"))
-            files_writer.writerow(("image_id", "image", "mask"))
-            for image_id, split, labels, image_path, mask_path in rows:
-                labels_writer.writerow((image_id, split, " ".join(str(label) for label in labels)))
-                files_writer.writerow((image_id, str(image_path), str(mask_path)))
+    write_index(output_dir, class_names, rows)
 
 
 def semantic_mask(coco, image_key: int, class_of: Mapping[int, int], json_path: Path) -> np.ndarray:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from wsss_core.io import InputError
+from wsss_core.io import InputError, atomic_directory
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -145,3 +146,26 @@ def _read_files(files_csv: Path) -> dict[str, tuple[Path, Path | None]]:
                 files_csv.parent / mask if mask else None,
             )
     return files
+
+
+def write_index(
+    output_dir: str | Path,
+    class_names: Sequence[str],
+    rows: Iterable[tuple[str, str, Sequence[int], Path, Path | None]],
+) -> None:
+    """Write an index (``classes.txt``, ``image_labels.csv``, ``files.csv``) atomically.
+
+    ``rows`` are (image_id, split, labels, image path, mask path or None).
+    """
+    with atomic_directory(output_dir) as tmp:
+        (tmp / "classes.txt").write_text("".join(f"{name}\n" for name in class_names))
+        with (tmp / "image_labels.csv").open("w", newline="") as labels_handle, (tmp / "files.csv").open(
+            "w", newline=""
+        ) as files_handle:
+            labels_writer = csv.writer(labels_handle, lineterminator="\n")
+            files_writer = csv.writer(files_handle, lineterminator="\n")
+            labels_writer.writerow(("image_id", "split", "labels"))
+            files_writer.writerow(("image_id", "image", "mask"))
+            for image_id, split, labels, image_path, mask_path in rows:
+                labels_writer.writerow((image_id, split, " ".join(str(label) for label in labels)))
+                files_writer.writerow((image_id, str(image_path), "" if mask_path is None else str(mask_path)))

@@ -23,7 +23,6 @@ empty label list and no mask.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -33,7 +32,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_label_map
+from wsss_core.data.dataset import write_index
+from wsss_core.io import IGNORE_LABEL, InputError, read_label_map
 
 VOC_CLASSES: tuple[str, ...] = (
     "aeroplane",
@@ -145,18 +145,7 @@ def index_voc(
             )
         rows.append((image_id, split, labels, image_path, mask_path))
 
-    with atomic_directory(output_dir) as tmp:
-        (tmp / "classes.txt").write_text("".join(f"{name}\n" for name in VOC_CLASSES))
-        with (tmp / "image_labels.csv").open("w", newline="") as labels_handle, (tmp / "files.csv").open(
-            "w", newline=""
-        ) as files_handle:
-            labels_writer = csv.writer(labels_handle, lineterminator="\n")
-            files_writer = csv.writer(files_handle, lineterminator="\n")
-            labels_writer.writerow(("image_id", "split", "labels"))
-            files_writer.writerow(("image_id", "image", "mask"))
-            for image_id, split, labels, image_path, mask_path in rows:
-                labels_writer.writerow((image_id, split, " ".join(str(label) for label in labels)))
-                files_writer.writerow((image_id, str(image_path), "" if mask_path is None else str(mask_path)))
+    write_index(output_dir, VOC_CLASSES, rows)
 
 
 def _read_id_list(list_path: Path) -> list[str]:
