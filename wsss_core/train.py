@@ -166,8 +166,8 @@ def _state_dict_cpu(model: nn.Module) -> dict[str, Tensor]:
     return {key: value.detach().cpu() for key, value in model.state_dict().items()}
 
 
-def _optimizer(model: MultiTaskNet, config: TrainConfig) -> torch.optim.SGD:
-    """SGD with the backbone at ``lr`` and the heads at ``lr * head_lr_mult``."""
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
+    """SGD with the ``backbone`` submodule at ``lr`` and everything else at ``lr * head_lr_mult``."""
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     heads = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("backbone.")]
     groups = [{"params": backbone, "lr": config.lr, "base_lr": config.lr}]
@@ -177,24 +177,43 @@ def _optimizer(model: MultiTaskNet, config: TrainConfig) -> torch.optim.SGD:
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-def _fit(
-    model: MultiTaskNet,
-    dataset: WeakLabelDataset,
+LossFunction = Callable[[nn.Module, Tensor, dict[str, Tensor]], dict[str, Tensor]]
+
+
+def multitask_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor], branches: Sequence[str]) -> dict[str, Tensor]:
+    """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8)."""
+    out = model(images, branches=branches)
+    losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
+    if "ca" in branches:
+        losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
+    if "seg" in branches:
+        losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
+    return losses
+
+
+def fit(
+    model: nn.Module,
+    dataset: Dataset,
     config: TrainConfig,
     device: torch.device,
     *,
     stage: str,
-    branches: Sequence[str],
+    losses: LossFunction,
     output_checkpoint: Path,
     log_csv: Path,
     fingerprint: str,
     on_resume: Callable[[int], None] | None = None,
     on_epoch_end: Callable[[int], None] | None = None,
 ) -> None:
-    """SGD with poly learning rate over ``config.epochs`` epochs; the loss is Eq. 8 over ``branches``.
+    """SGD with poly learning rate over ``config.epochs`` epochs, minimising the sum of ``losses``.
 
-    On CUDA the forward pass and losses run under bf16 autocast with
-    channels-last tensors.
+    ``dataset`` yields dicts with an ``image`` tensor (and a ``set_epoch``
+    method for per-epoch augmentation draws); ``losses(model, images, batch)``
+    returns the named loss terms. ``model`` carries a ``model_config`` dict
+    that is saved with its weights. On CUDA the forward pass and losses run
+    under bf16 autocast with channels-last tensors. After every epoch a
+    resume state is written next to ``output_checkpoint``; a state with the
+    same ``fingerprint`` is resumed from.
     """
     place_model(model, device)
     optimizer = _optimizer(model, config)
@@ -218,7 +237,8 @@ def _fit(
     iterations_per_epoch = len(dataset) // batch_size
     max_iterations = config.epochs * iterations_per_epoch
     for epoch in range(start_epoch, config.epochs):
-        dataset.set_epoch(epoch)
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
         loader = DataLoader(
             dataset,
             batch_size=batch_size,
@@ -239,19 +259,14 @@ def _fit(
             images = place_images(batch.pop("image"), device)
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
             with mixed_precision(device):
-                out = model(images, branches=branches)
-                losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
-                if "ca" in branches:
-                    losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
-                if "seg" in branches:
-                    losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
-                loss = total_loss(losses)
+                terms = losses(model, images, batch)
+                loss = total_loss(terms)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{stage}: loss became {loss.item()} at epoch {epoch + 1}, step {step}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            for key, value in {**losses, "loss": loss}.items():
+            for key, value in {**terms, "loss": loss}.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
             progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         row = {"epoch": epoch + 1, **{key: value / iterations_per_epoch for key, value in sums.items()}}
@@ -308,13 +323,13 @@ def _train_new_model(
     dataset = WeakLabelDataset(index, index.ids(split), config, ground_truth=ground_truth)
     settings = {**asdict(config), "model": model_config}
     fingerprint = _fingerprint(stage, settings, [Path(dataset_root) / "image_labels.csv"])
-    _fit(
+    fit(
         model,
         dataset,
         config,
         device,
         stage=stage,
-        branches=branches,
+        losses=functools.partial(multitask_losses, branches=branches),
         output_checkpoint=Path(output_checkpoint),
         log_csv=Path(log_csv),
         fingerprint=fingerprint,
@@ -468,13 +483,13 @@ def train_multitask(
         "max_side": max_side,
     }
     fingerprint = _fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
-    _fit(
+    fit(
         model,
         dataset,
         config,
         device,
         stage="multitask",
-        branches=("cls", "ca", "seg"),
+        losses=functools.partial(multitask_losses, branches=BRANCHES),
         output_checkpoint=Path(output_checkpoint),
         log_csv=Path(log_csv),
         fingerprint=fingerprint,
