@@ -25,8 +25,11 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     cam="pcam|scam",
-    model="joint|retrain|supervised",
+    model="joint|retrain|supervised|sonet-[a-z_]+-[a-z_]+",
     split="[^/]+",
+    setting="none|overlapping|non_overlapping",
+    kind="|".join(SONET_KINDS),
+    supervision="image|box",
 
 
 include: "rules/dataset.smk"
@@ -37,14 +40,31 @@ include: "rules/labels.smk"
 include: "rules/joint.smk"
 include: "rules/refine.smk"
 include: "rules/evaluate.smk"
+include: "rules/objectness.smk"
+include: "rules/sonet.smk"
+
+
+CTLR_TABLES = [
+    run_path("metrics/pseudo_labels.csv"),
+    run_path("metrics/class_agnostic_labels.csv"),
+    run_path("metrics/segmentation.csv"),
+]
+SONET_TABLES = [run_path("metrics/sonet_pseudo_labels.csv")]
 
 
 rule all:
     input:
-        run_path("metrics/pseudo_labels.csv"),
-        run_path("metrics/class_agnostic_labels.csv"),
-        run_path("metrics/segmentation.csv"),
+        CTLR_TABLES
+        if config["method"] == "ctlr"
+        else SONET_TABLES + [run_path(f"metrics/sonet_segmentation_{config['supervision']}.csv")],
     default_target: True
+
+
+rule demo_sonet:
+    input:
+        SONET_TABLES,
+        run_path("metrics/sonet_segmentation_image.csv"),
+        run_path("metrics/sonet_segmentation_box.csv"),
 
 
 rule supervised:

@@ -36,12 +36,79 @@ def dataset_root():
 
 
 def saliency_source():
-    """The precomputed maps the saliency rule imports, or nothing for computed ones."""
-    if config["saliency"]["method"] == "precomputed":
-        if not config["saliency"].get("dir"):
-            raise ValueError("config: saliency.method 'precomputed' needs saliency.dir")
-        return data_path(config["saliency"]["dir"])
+    """What extract_saliency reads besides the images: precomputed maps or an ONNX model."""
+    method = config["guidance"]["method"]
+    if method == "precomputed":
+        if not config["guidance"].get("dir"):
+            raise ValueError("config: guidance.method 'precomputed' needs guidance.dir")
+        return data_path(config["guidance"]["dir"])
+    if method == "onnx":
+        if not config["guidance"].get("onnx", {}).get("model"):
+            raise ValueError("config: guidance.method 'onnx' needs guidance.onnx.model")
+        return config["guidance"]["onnx"]["model"]
     return []
+
+
+def guidance_dir():
+    """The store of Pt_sal every fusion reads: objectness maps, or the extract_saliency output."""
+    if config["guidance"]["method"] == "objectness":
+        return run_path(f"objectness/{config['guidance']['objectness_setting']}")
+    return run_path("saliency")
+
+
+def objectness_source():
+    """The source dataset of the objectness network: the generated dataset's source/ split, or a configured tree."""
+    kind = config["objectness"]["source_kind"]
+    if kind == "generated":
+        return os.path.join(run_path("dataset"), "source")
+    if not config["objectness"].get("source_root"):
+        raise ValueError(f"config: objectness.source_kind {kind!r} needs objectness.source_root")
+    return config["objectness"]["source_root"]
+
+
+def objectness_source_input():
+    """What train_objectness depends on: the generated dataset (source/ lives inside it) or the tree."""
+    return dataset_root() if config["objectness"]["source_kind"] == "generated" else objectness_source()
+
+
+OBJECTNESS_SETTINGS = ("non_overlapping", "overlapping")
+SONET_KINDS = ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore")
+# Table 1 names of the SONet pseudo labels: C_m, G^Cm, B, G^B and G^B_ign (ignore strategy)
+SONET_LABEL_NAMES = {
+    "cam": "C_m",
+    "cam_objectness": "G^Cm",
+    "box": "B",
+    "box_objectness": "G^B",
+    "box_objectness_ignore": "G^B_ign",
+}
+
+
+def sonet_label_sets():
+    """{input name: (kind, setting)} of every SONet pseudo-label set (objectness kinds in both settings)."""
+    return {
+        f"{kind}__{setting}": (kind, setting)
+        for kind in SONET_KINDS
+        for setting in (OBJECTNESS_SETTINGS if "objectness" in kind else ("none",))
+    }
+
+
+def sonet_models(supervision):
+    """Model names of the SONets of one supervision: the paper's labels, plus baselines if configured."""
+    kinds = {"image": ["cam_objectness"], "box": ["box_objectness_ignore"]}[supervision]
+    if config["sonet"].get("baselines"):
+        kinds = {"image": ["cam"], "box": ["box", "box_objectness"]}[supervision] + kinds
+    setting = config["guidance"]["objectness_setting"]
+    return [f"sonet-{kind}-{setting if 'objectness' in kind else 'none'}" for kind in kinds]
+
+
+def sonet_label_inputs(wildcards):
+    """Inputs of sonet_labels: CAMs or the dataset boxes, and objectness maps when used."""
+    inputs = {"dataset": dataset_root()}
+    if wildcards.kind.startswith("cam"):
+        inputs["cams"] = run_path("cams.h5")
+    if "objectness" in wildcards.kind:
+        inputs["objectness"] = run_path(f"objectness/{wildcards.setting}")
+    return inputs
 
 
 def train_settings(stage):
@@ -52,6 +119,6 @@ def train_settings(stage):
 def prediction_dirs(models):
     """{model: {post-processing: directory of its label maps on the eval split}}."""
     return {
-        model: {variant: run_path(f"segmentation/{model}_{EVAL_SPLIT}/{variant}") for variant in VARIANTS}
+        model: {variant: run_path(f"segmentation/{model}/{EVAL_SPLIT}/{variant}") for variant in VARIANTS}
         for model in models
     }

@@ -6,9 +6,9 @@ rule predict:
         dataset=dataset_root(),
         checkpoint=run_path("checkpoints/{model}.pt"),
     output:
-        predictions=run_path("predictions/{model}_{split}.h5"),
-        plain=directory(run_path("segmentation/{model}_{split}/plain")),
-        ms=directory(run_path("segmentation/{model}_{split}/ms")),
+        predictions=run_path("predictions/{model}/{split}.h5"),
+        plain=directory(run_path("segmentation/{model}/{split}/plain")),
+        ms=directory(run_path("segmentation/{model}/{split}/ms")),
     params:
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
@@ -17,9 +17,9 @@ rule predict:
     resources:
         gpu=1,
     log:
-        run_path("logs/predict_{model}_{split}.log"),
+        run_path("logs/predict/{model}/{split}.log"),
     benchmark:
-        run_path("benchmarks/predict_{model}_{split}.tsv")
+        run_path("benchmarks/predict/{model}/{split}.tsv")
     conda:
         ENV
     script:
@@ -29,17 +29,17 @@ rule predict:
 rule postprocess_crf:
     input:
         dataset=dataset_root(),
-        predictions=run_path("predictions/{model}_{split}.h5"),
+        predictions=run_path("predictions/{model}/{split}.h5"),
     output:
-        crf=directory(run_path("segmentation/{model}_{split}/crf")),
-        ms_crf=directory(run_path("segmentation/{model}_{split}/ms_crf")),
+        crf=directory(run_path("segmentation/{model}/{split}/crf")),
+        ms_crf=directory(run_path("segmentation/{model}/{split}/ms_crf")),
     params:
         crf=config["crf"]["postprocess"],
     threads: config["threads"]["per_image"]
     log:
-        run_path("logs/postprocess_crf_{model}_{split}.log"),
+        run_path("logs/postprocess_crf/{model}/{split}.log"),
     benchmark:
-        run_path("benchmarks/postprocess_crf_{model}_{split}.tsv")
+        run_path("benchmarks/postprocess_crf/{model}/{split}.tsv")
     conda:
         ENV
     script:
@@ -71,7 +71,7 @@ rule evaluate_pseudo_labels:
 use rule evaluate_pseudo_labels as evaluate_ca_labels with:
     input:
         dataset=dataset_root(),
-        saliency=run_path("saliency"),
+        saliency=guidance_dir(),
         online_ca=run_path("labels/online_ca_joint"),
         refined_ca=run_path("labels/refined_ca"),
     output:
@@ -137,7 +137,7 @@ rule weak_vs_full:
 rule export_voc_test:
     input:
         dataset=dataset_root(),
-        labels=run_path("segmentation/retrain_test/ms_crf"),
+        labels=run_path("segmentation/retrain/test/ms_crf"),
     output:
         directory(run_path("VOC2012/Segmentation/comp6_test_cls")),
     params:

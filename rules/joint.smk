@@ -7,7 +7,7 @@ rule train_joint:
         dataset=dataset_root(),
         init=run_path("checkpoints/classifier.pt"),
         seg_labels=run_path("labels/initial_pcam"),
-        ca_prior=run_path("saliency"),
+        ca_prior=guidance_dir(),
     output:
         checkpoint=run_path("checkpoints/joint.pt"),
         ca_labels=directory(run_path("labels/online_ca_joint")),

@@ -5,7 +5,7 @@ rule fuse_initial_labels:
     input:
         dataset=dataset_root(),
         cams=run_path("cams.h5"),
-        saliency=run_path("saliency"),
+        saliency=guidance_dir(),
     output:
         directory(run_path("labels/initial_{cam}")),
     params:

@@ -4,7 +4,7 @@
 rule refine_ctlr:
     input:
         dataset=dataset_root(),
-        predictions=run_path(f"predictions/joint_{TRAIN_SPLIT}.h5"),
+        predictions=run_path(f"predictions/joint/{TRAIN_SPLIT}.h5"),
         cams=run_path("cams.h5"),
     output:
         ca_labels=directory(run_path("labels/refined_ca")),

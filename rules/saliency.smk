@@ -9,8 +9,9 @@ rule extract_saliency:
         directory(run_path("saliency")),
     params:
         split=TRAIN_SPLIT,
-        method=config["saliency"]["method"],
-        options=config["saliency"].get("params", {}),
+        method=config["guidance"]["method"],
+        options=config["guidance"].get("params", {}),
+        onnx={key: value for key, value in config["guidance"].get("onnx", {}).items() if key != "model"},
     log:
         run_path("logs/extract_saliency.log"),
     benchmark:

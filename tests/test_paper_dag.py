@@ -54,5 +54,5 @@ def test_voc12_paper_config_plans_every_rule(tmp_path: Path) -> None:
     table = result.stdout.split("Job stats:", 1)[1]
     scheduled = {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.MULTILINE)}
     assert CHAIN <= scheduled, CHAIN - scheduled
-    assert "results/voc12_paper/predictions/joint_train_aug.h5" in result.stdout
+    assert "results/voc12_paper/predictions/joint/train_aug.h5" in result.stdout
     assert "results/voc12_paper/VOC2012/Segmentation/comp6_test_cls" in result.stdout

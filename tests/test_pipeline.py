@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,7 +115,7 @@ def test_dag_produces_every_output(finished_run: Path) -> None:
     }
     assert segmentation["mIoU"].between(0, 100).all()
     assert not math.isnan(segmentation["background"].iloc[0])
-    assert len(list((run / "segmentation" / "retrain_val" / "ms_crf").glob("*.png"))) == 4
+    assert len(list((run / "segmentation" / "retrain" / "val" / "ms_crf").glob("*.png"))) == 4
 
     for rule in ("train_classifier", "dump_cams", "refine_ctlr", "retrain", "evaluate"):
         assert (run / "benchmarks" / f"{rule}.tsv").is_file(), rule

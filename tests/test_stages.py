@@ -24,18 +24,18 @@ def test_precomputed_saliency_is_checked_and_copied(tiny_dataset: Path, tmp_path
     source = tmp_path / "dss"
     for value, image_id in enumerate(index.ids("train")):
         write_gray(source / f"{image_id}.png", np.full((64, 64), value, dtype=np.uint8))
-    extract_saliency(tiny_dataset, "train", tmp_path / "out", method="precomputed", source_dir=source)
+    extract_saliency(tiny_dataset, "train", tmp_path / "out", method="precomputed", source=source)
     first, last = index.ids("train")[0], index.ids("train")[-1]
     assert read_gray(tmp_path / "out" / f"{last}.png")[0, 0] == len(index.ids("train")) - 1
     assert read_gray(tmp_path / "out" / f"{first}.png").shape == (64, 64)
 
     (source / f"{last}.png").unlink()
     with pytest.raises(InputError, match=f"no saliency map for image id '{last}'"):
-        extract_saliency(tiny_dataset, "train", tmp_path / "out2", method="precomputed", source_dir=source)
+        extract_saliency(tiny_dataset, "train", tmp_path / "out2", method="precomputed", source=source)
     assert not (tmp_path / "out2").exists()
     write_gray(source / f"{last}.png", np.zeros((32, 64), dtype=np.uint8))
     with pytest.raises(InputError, match=f"{last}.png: map is 64x32, image '{last}' is 64x64"):
-        extract_saliency(tiny_dataset, "train", tmp_path / "out3", method="precomputed", source_dir=source)
+        extract_saliency(tiny_dataset, "train", tmp_path / "out3", method="precomputed", source=source)
 
 
 def test_supervised_samples_carry_the_ground_truth(tiny_dataset: Path) -> None:

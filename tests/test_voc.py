@@ -215,3 +215,46 @@ def test_list_and_xml_errors(voc_root, tmp_path):
     (voc_root / "Annotations" / "2007_000004.xml").write_text("<annotation>")
     with pytest.raises(InputError, match=r"2007_000004\.xml: not a valid XML annotation"):
         index_voc(voc_root, tmp_path / "index", splits=SPLITS)
+
+
+def _xml_with_boxes(root: Path, image_id: str, objects: list[tuple[str, str, str, str, str]]) -> None:
+    body = "".join(
+        f"<object><name>{name}</name><difficult>0</difficult><bndbox><xmin>{xmin}</xmin><ymin>{ymin}</ymin>"
+        f"<xmax>{xmax}</xmax><ymax>{ymax}</ymax></bndbox></object>"
+        for name, xmin, ymin, xmax, ymax in objects
+    )
+    (root / "Annotations").mkdir(parents=True, exist_ok=True)
+    (root / "Annotations" / f"{image_id}.xml").write_text(f"<annotation>{body}</annotation>")
+
+
+def test_boxes_csv_from_xml_bndboxes(voc_root, tmp_path):
+    from wsss_core.sonet import read_boxes
+
+    # an image with a mask and an XML: the mask gives the labels, the XML the boxes
+    _xml_with_boxes(voc_root, "2007_000002", [("dog", "1", "1", "8", "6"), ("cat", "3", "2", "5", "4")])
+    # XML only; a one-pixel box and non-integer coordinates
+    _xml_with_boxes(voc_root, "2007_000004", [("horse", "2", "3", "2", "3"), ("person", "1.0", "2", "7.4", "6")])
+    out = tmp_path / "index"
+    index_voc(voc_root, out, splits=SPLITS)
+
+    with (out / "boxes.csv").open(newline="") as handle:
+        assert handle.readline().strip() == "image_id,class,x0,y0,x1,y1"
+    rows = [tuple(row.values()) for row in _rows(out / "boxes.csv")]
+    # 1-based inclusive (xmin..xmax) -> 0-based, x1 / y1 exclusive; 2007_000001's XML objects have no
+    # <bndbox>, 2007_000003 has no XML
+    assert rows == [
+        ("2007_000002", "12", "0", "0", "8", "6"),  # the whole 8x6 image
+        ("2007_000002", "8", "2", "1", "5", "4"),
+        ("2007_000004", "13", "1", "2", "2", "3"),
+        ("2007_000004", "15", "0", "1", "7", "6"),
+    ]
+    assert read_boxes(out / "boxes.csv", len(VOC_CLASSES))["2007_000004"] == [(13, 1, 2, 2, 3), (15, 0, 1, 7, 6)]
+    assert load_index(out).present_classes("2007_000004") == (13, 15)
+
+    _xml_with_boxes(voc_root, "2007_000004", [("horse", "2", "3", "x", "3")])
+    with pytest.raises(InputError, match=r"2007_000004\.xml: a 'horse' <bndbox> needs numeric"):
+        index_voc(voc_root, tmp_path / "bad", splits=SPLITS)
+    _xml_with_boxes(voc_root, "2007_000004", [("horse", "5", "3", "4", "3")])
+    with pytest.raises(InputError, match=r"2007_000004\.xml: empty 'horse' box"):
+        index_voc(voc_root, tmp_path / "bad", splits=SPLITS)
+    assert not (tmp_path / "bad").exists()

@@ -9,6 +9,7 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.params.split,
         snakemake.output[0],
         method=snakemake.params.method,
-        source_dir=snakemake.input.source or None,
+        source=snakemake.input.source or None,
+        onnx_options=snakemake.params.onnx,
         **snakemake.params.options,
     )

@@ -21,6 +21,7 @@ percentile, clipped to [0, 1] and smoothed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
@@ -28,8 +29,9 @@ from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
 from wsss_core.io import InputError, atomic_directory, read_gray, read_rgb, write_gray
+from wsss_core.onnx_guidance import onnx_saliency_maps
 
-SALIENCY_METHODS = ("classical", "precomputed")
+SALIENCY_METHODS = ("classical", "precomputed", "onnx")
 
 
 def _border_contrast(lab: np.ndarray, border_width: int, segments_per_side: int) -> np.ndarray:
@@ -133,28 +135,33 @@ def extract_saliency(
     output_dir: str | Path,
     *,
     method: str = "classical",
-    source_dir: str | Path | None = None,
+    source: str | Path | None = None,
+    onnx_options: Mapping[str, Any] | None = None,
     **params: float | int,
 ) -> None:
     """Write the saliency map Pt_sal of every image of ``split`` as ``<output_dir>/<id>.png``.
 
     ``method`` ``classical`` computes :func:`classical_saliency` (``params``
     are its keyword arguments); ``precomputed`` checks and copies the
-    ``<id>.png`` maps of ``source_dir`` (how DSS / PoolNet maps are brought
-    in). Maps are 8-bit grayscale (0-255); ``output_dir`` is replaced
-    atomically.
+    ``<id>.png`` maps of the directory ``source`` (how DSS / PoolNet maps are
+    brought in); ``onnx`` runs the ONNX model file ``source`` with
+    ``onnx_options`` (see :func:`wsss_core.onnx_guidance.onnx_saliency_maps`).
+    Maps are 8-bit grayscale (0-255); ``output_dir`` is replaced atomically.
     """
     if method not in SALIENCY_METHODS:
         raise ValueError(f"unknown saliency method {method!r}; available: {SALIENCY_METHODS}")
-    if method == "precomputed" and source_dir is None:
-        raise ValueError("saliency method 'precomputed' needs the directory of the maps (saliency.dir)")
+    if method != "classical" and source is None:
+        raise ValueError(f"saliency method {method!r} needs its source (guidance.dir or guidance.onnx.model)")
+    if method == "onnx":
+        onnx_saliency_maps(source, dataset_root, split, output_dir, **dict(onnx_options or {}))
+        return
     index = load_index(dataset_root)
     ids = index.ids(split)
     with atomic_directory(output_dir) as tmp:
         for image_id in tqdm(ids, desc=f"saliency {split} ({method})", unit="img", mininterval=2.0):
             image = read_rgb(index.image_path(image_id))
             if method == "precomputed":
-                saliency = _import_map(Path(source_dir), image_id, image.shape[:2])
+                saliency = _import_map(Path(source), image_id, image.shape[:2])
             else:
                 saliency = np.round(classical_saliency(image, **params) * 255.0).astype(np.uint8)
             write_gray(tmp / f"{image_id}.png", saliency)

@@ -19,7 +19,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from wsss_core.labels import read_foreground
 from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss, total_loss
 from wsss_core.models import MultiTaskNet, build_model, load_model
 from wsss_core.models.multitask import BRANCHES
+from wsss_core.models.sonet import build_sonet
 from wsss_core.parallel import map_images
 from wsss_core.refine import class_agnostic_labels
 
@@ -81,7 +81,8 @@ class TrainConfig:
 class WeakLabelDataset(Dataset):
     """Training samples: augmented image, image labels and, when given, label maps.
 
-    The maps are the pseudo labels of ``seg_label_dir`` / ``ca_label_dir`` or,
+    The maps are the pseudo labels of ``seg_label_dir`` / ``ca_label_dir``
+    (0-255 maps, object where value / 255 > ``ca_threshold``) or,
     with ``ground_truth`` (the fully supervised baseline), the ground-truth
     mask and its object / background reduction.
     """
@@ -94,6 +95,7 @@ class WeakLabelDataset(Dataset):
         seg_label_dir: Path | None = None,
         ca_label_dir: Path | None = None,
         ground_truth: bool = False,
+        ca_threshold: float = 0.5,
     ) -> None:
         self.index = index
         self.ids = list(ids)
@@ -101,6 +103,7 @@ class WeakLabelDataset(Dataset):
         self.seg_label_dir = seg_label_dir
         self.ca_label_dir = ca_label_dir
         self.ground_truth = ground_truth
+        self.ca_threshold = ca_threshold
         self.epoch = 0
         self.transform = build_augmentation(
             crop_size=config.crop_size,
@@ -133,7 +136,7 @@ class WeakLabelDataset(Dataset):
             maps.append(self._read_map(self.seg_label_dir / f"{image_id}.png", image.shape[:2], read_label_map))
         if self.ca_label_dir is not None:
             ca = self._read_map(self.ca_label_dir / f"{image_id}.png", image.shape[:2], read_gray)
-            maps.append((ca > 127).astype(np.uint8))
+            maps.append((ca.astype(np.float32) / 255.0 > self.ca_threshold).astype(np.uint8))
         image, maps = augment(self.transform, image, maps, seed=(self.config.seed, self.epoch, item))
         sample = {"image": to_tensor(image), "image_labels": torch.from_numpy(self.index.multi_hot(image_id))}
         if self.ground_truth or self.seg_label_dir is not None:
@@ -143,7 +146,7 @@ class WeakLabelDataset(Dataset):
         return sample
 
 
-def _fingerprint(stage: str, settings: dict[str, Any], inputs: Sequence[str | Path]) -> str:
+def fingerprint(stage: str, settings: dict[str, Any], inputs: Sequence[str | Path]) -> str:
     """Identify a training run by its settings and the identity of its input files."""
     stamps = []
     for path in inputs:
@@ -322,7 +325,7 @@ def _train_new_model(
             module.requires_grad_(False)
     dataset = WeakLabelDataset(index, index.ids(split), config, ground_truth=ground_truth)
     settings = {**asdict(config), "model": model_config}
-    fingerprint = _fingerprint(stage, settings, [Path(dataset_root) / "image_labels.csv"])
+    run_id = fingerprint(stage, settings, [Path(dataset_root) / "image_labels.csv"])
     fit(
         model,
         dataset,
@@ -332,7 +335,7 @@ def _train_new_model(
         losses=functools.partial(multitask_losses, branches=branches),
         output_checkpoint=Path(output_checkpoint),
         log_csv=Path(log_csv),
-        fingerprint=fingerprint,
+        fingerprint=run_id,
     )
 
 
@@ -482,7 +485,7 @@ def train_multitask(
         "ca_refresh_every": ca_refresh_every,
         "max_side": max_side,
     }
-    fingerprint = _fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
+    run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
     fit(
         model,
         dataset,
@@ -492,7 +495,7 @@ def train_multitask(
         losses=functools.partial(multitask_losses, branches=BRANCHES),
         output_checkpoint=Path(output_checkpoint),
         log_csv=Path(log_csv),
-        fingerprint=fingerprint,
+        fingerprint=run_id,
         on_resume=restore_ca_labels,
         on_epoch_end=refresh,
     )
@@ -525,4 +528,69 @@ def train_supervised(
         threads=threads,
         branches=BRANCHES,
         ground_truth=True,
+    )
+
+
+def sonet_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Eq. 5 for :func:`wsss_core.train.fit`: ``loss_seg`` = CE(S, G), ``loss_objectness`` = BCE(S_O, O).
+
+    ``batch["seg_labels"]`` is the pseudo label G, ``batch["ca_labels"]`` the
+    binarised objectness O (0/1); 255 is ignored in both. ``fit`` sums the terms.
+    """
+    out = model(images, branches=("seg", "ca"))
+    return {
+        "loss_seg": segmentation_loss(out["seg_logits"], batch["seg_labels"]),
+        "loss_objectness": class_agnostic_loss(out["ca_logits"], batch["ca_labels"]),
+    }
+
+
+def train_sonet(
+    dataset_root: str | Path,
+    split: str,
+    seg_label_dir: str | Path,
+    objectness_dir: str | Path,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    objectness_threshold: float = 0.5,
+    threads: int | None = None,
+) -> None:
+    """Train SONet from scratch (apart from ``backbone_weights``) on the images of ``split`` (Eq. 5).
+
+    ``seg_label_dir`` holds the pseudo labels G (label PNGs, 255 = ignore),
+    ``objectness_dir`` the objectness maps O (0-255 PNGs), binarised as
+    O > ``objectness_threshold``. Writes ``output_checkpoint`` (``model_config`` with
+    ``kind: sonet`` + ``state_dict``) and a per-epoch loss CSV; an
+    interrupted run resumes after its last finished epoch.
+    """
+    seg_label_dir, objectness_dir = Path(seg_label_dir), Path(objectness_dir)
+    for directory in (seg_label_dir, objectness_dir):
+        if not directory.is_dir():
+            raise InputError(f"{directory}: directory not found")
+    config = TrainConfig.from_config(train_config)
+    torch.manual_seed(config.seed)
+    device = pick_device(threads)
+    index = load_index(dataset_root)
+    model = build_sonet({**model_config, "num_classes": index.num_classes})
+    ids = index.ids(split)
+    dataset = WeakLabelDataset(
+        index, ids, config, seg_label_dir=seg_label_dir, ca_label_dir=objectness_dir, ca_threshold=objectness_threshold
+    )
+    settings = {**asdict(config), "model": model.model_config, "objectness_threshold": objectness_threshold}
+    run_id = fingerprint(
+        "sonet", settings, [Path(dataset_root) / "image_labels.csv", seg_label_dir, objectness_dir]
+    )
+    log.info("sonet: training %s on %d %s images", model.model_config["arch"], len(ids), split)
+    fit(
+        model,
+        dataset,
+        config,
+        device,
+        stage="sonet",
+        losses=sonet_losses,
+        output_checkpoint=Path(output_checkpoint),
+        log_csv=Path(log_csv),
+        fingerprint=run_id,
     )

@@ -12,6 +12,8 @@ A dataset root holds::
                        mask of an id live when not under images/ and masks/ (the
                        indexes built for PASCAL VOC and MS COCO point into the
                        original dataset tree this way; an empty mask = none)
+    boxes.csv          optional, columns image_id, class, x0, y0, x1, y1: object boxes in
+                       0-based pixels, x1 / y1 exclusive (box-driven pseudo labels)
 
 The generated demo dataset (:mod:`wsss_core.data.synthetic`) writes this layout.
 """
@@ -152,12 +154,20 @@ def write_index(
     output_dir: str | Path,
     class_names: Sequence[str],
     rows: Iterable[tuple[str, str, Sequence[int], Path, Path | None]],
+    boxes: Iterable[tuple[str, int, int, int, int, int]] | None = None,
 ) -> None:
     """Write an index (``classes.txt``, ``image_labels.csv``, ``files.csv``) atomically.
 
     ``rows`` are (image_id, split, labels, image path, mask path or None).
+    ``boxes`` (optional) are (image_id, class, x0, y0, x1, y1) rows, x1 / y1
+    exclusive, written to ``boxes.csv`` in the same directory.
     """
     with atomic_directory(output_dir) as tmp:
+        if boxes is not None:
+            with (tmp / "boxes.csv").open("w", newline="") as boxes_handle:
+                boxes_writer = csv.writer(boxes_handle, lineterminator="\n")
+                boxes_writer.writerow(("image_id", "class", "x0", "y0", "x1", "y1"))
+                boxes_writer.writerows(boxes)
         (tmp / "classes.txt").write_text("".join(f"{name}\n" for name in class_names))
         with (tmp / "image_labels.csv").open("w", newline="") as labels_handle, (tmp / "files.csv").open(
             "w", newline=""

@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -94,7 +95,11 @@ class _Object:
 
 
 def _class_hue(class_index: int, num_classes: int) -> float:
-    return CLASS_HUE_SPAN * (class_index - 1) / (num_classes - 1)
+    """Part hue of a class; source-only classes (index > num_classes) sit halfway between target hues."""
+    spacing = CLASS_HUE_SPAN / (num_classes - 1)
+    if class_index > num_classes:
+        return spacing * (class_index - num_classes - 1) + 0.5 * spacing
+    return spacing * (class_index - 1)
 
 
 def _fill(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
@@ -250,11 +255,17 @@ def _distractor(rng: np.random.Generator, size: int) -> list[tuple[np.ndarray, t
     return layers
 
 
-def render_scene(rng: np.random.Generator, image_size: int, num_classes: int) -> Scene:
+def render_scene(
+    rng: np.random.Generator, image_size: int, num_classes: int, classes: Sequence[int] | None = None
+) -> Scene:
     """Render one image with its label map, visible instances and distractor mask.
 
-    All randomness comes from ``rng``, so the same generator state gives the same scene.
+    Objects are drawn from ``classes`` (default: the target classes
+    1..num_classes); indices above ``num_classes`` are the source-only classes
+    of the objectness source split. All randomness comes from ``rng``, so the
+    same generator state gives the same scene.
     """
+    choices = np.arange(1, num_classes + 1) if classes is None else np.asarray(classes)
     size = image_size
     pad = image_size // 2
     padded = (size + 2 * pad, size + 2 * pad)
@@ -269,7 +280,7 @@ def render_scene(rng: np.random.Generator, image_size: int, num_classes: int) ->
     objects: list[_Object] = []
     full_masks: list[tuple[np.ndarray, np.ndarray]] = []  # (object, part) on the padded canvas
     for _ in range(num_objects):
-        class_index = int(rng.integers(1, num_classes + 1))
+        class_index = int(choices[rng.integers(0, len(choices))])
         for _ in range(MAX_PLACEMENT_TRIES):
             candidate = _sample_object(rng, class_index, size, pad)
             part_mask = _fill(padded, candidate.part)
@@ -365,6 +376,7 @@ def generate_dataset(
     image_size: int,
     seed: int,
     num_classes: int = 6,
+    num_source: int = 0,
 ) -> None:
     """Write the demo dataset to ``root`` (replacing it atomically).
 
@@ -372,7 +384,15 @@ def generate_dataset(
     the classes with visible pixels in the ground-truth mask. The output is a
     pure function of the arguments: each split and each image get their own
     generator spawned from ``seed``, so the same arguments give byte-identical
-    files (and the train images do not depend on ``num_val``).
+    files (and the train images do not depend on ``num_val`` or ``num_source``).
+
+    With ``num_source`` > 0 a ``source/`` folder holds the source dataset of the
+    objectness network (SONet, Sec. 2.1): ``images/``, binary thing masks
+    ``masks/`` (1 = object of any class, 0 = background and distractors) and
+    ``classes.csv`` (image_id, classes: names present). Half of its images
+    show only source-only classes (:data:`CLASS_NAMES` beyond ``num_classes``),
+    half draw from all classes; the non-overlapping subset of Eq. 1 is exactly
+    the first half.
     """
     if not MIN_CLASSES <= num_classes <= MAX_CLASSES:
         raise ValueError(f"num_classes must be in {MIN_CLASSES}..{MAX_CLASSES}, got {num_classes}")
@@ -381,7 +401,9 @@ def generate_dataset(
     if num_train < 0 or num_val < 0:
         raise ValueError(f"num_train and num_val must be >= 0, got {num_train}, {num_val}")
 
-    split_seeds = np.random.SeedSequence(seed).spawn(2)
+    if num_source and num_classes + 1 > MAX_CLASSES:
+        raise ValueError(f"a source split needs source-only classes: num_classes must be below {MAX_CLASSES}")
+    split_seeds = np.random.SeedSequence(seed).spawn(3)
     splits = (("train", num_train, split_seeds[0]), ("val", num_val, split_seeds[1]))
     with atomic_directory(root) as tmp:
         (tmp / "images").mkdir()
@@ -404,3 +426,24 @@ def generate_dataset(
                     labels_writer.writerow((image_id, split, " ".join(str(c) for c in present)))
                     for instance in scene.instances:
                         boxes_writer.writerow((image_id, instance.class_index, *instance.box))
+        if num_source:
+            _write_source(tmp / "source", split_seeds[2], num_source, image_size, num_classes)
+
+
+def _write_source(root: Path, seed: np.random.SeedSequence, count: int, image_size: int, num_classes: int) -> None:
+    """The objectness source split: images, binary thing masks and the class names present."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    source_only = list(range(num_classes + 1, MAX_CLASSES + 1))
+    every_class = list(range(1, MAX_CLASSES + 1))
+    with (root / "classes.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("image_id", "classes"))
+        for index, image_seed in enumerate(seed.spawn(count)):
+            image_id = f"source_{index:04d}"
+            rng = np.random.default_rng(image_seed)
+            scene = render_scene(rng, image_size, num_classes, source_only if index % 2 == 0 else every_class)
+            write_rgb(root / "images" / f"{image_id}.png", scene.image)
+            write_label_map(root / "masks" / f"{image_id}.png", (scene.label > 0).astype(np.uint8))
+            present = sorted(int(c) for c in np.unique(scene.label) if c != 0)
+            writer.writerow((image_id, " ".join(CLASS_NAMES[c - 1] for c in present)))

@@ -19,6 +19,12 @@ are in the image, so the image-level label is correct for them). An id with
 neither a mask nor an XML file is an error, except in a split named ``test``,
 whose images usually come without any annotation: they are indexed with an
 empty label list and no mask.
+
+Every image with an XML annotation (mask or not) also gets the
+``<bndbox>`` of each of its objects (difficult and truncated ones included)
+in ``boxes.csv`` (columns image_id, class, x0, y0, x1, y1): VOC's 1-based
+inclusive pixel coordinates become 0-based ones with x1 / y1 exclusive
+(x0 = xmin - 1, x1 = xmax). Objects without a ``<bndbox>`` give no box.
 """
 
 from __future__ import annotations
@@ -123,6 +129,7 @@ def index_voc(
     masks = voc_root / mask_dir
     annotations = voc_root / annotation_dir
     rows: list[tuple[str, str, tuple[int, ...], Path, Path | None]] = []
+    boxes: list[tuple[str, int, int, int, int, int]] = []
     assignments = [(split, image_id) for split, ids in split_ids.items() for image_id in ids]
     for split, image_id in tqdm(assignments, desc="index VOC", unit="img", mininterval=2.0):
         image_path = images / f"{image_id}.jpg"
@@ -130,11 +137,14 @@ def index_voc(
             raise InputError(f"{image_path}: image of {image_id!r} (split {split!r}) not found")
         mask_path: Path | None = masks / f"{image_id}.png"
         xml_path = annotations / f"{image_id}.xml"
+        if xml_path.is_file():
+            xml_labels, xml_boxes = _read_xml(xml_path)
+            boxes.extend((image_id, *box) for box in xml_boxes)
         if mask_path.is_file():
             labels = _labels_from_mask(mask_path, image_path)
         elif xml_path.is_file():
             mask_path = None
-            labels = _labels_from_xml(xml_path)
+            labels = xml_labels
         elif split == UNLABELLED_SPLIT:
             mask_path = None
             labels = ()
@@ -145,7 +155,7 @@ def index_voc(
             )
         rows.append((image_id, split, labels, image_path, mask_path))
 
-    write_index(output_dir, VOC_CLASSES, rows)
+    write_index(output_dir, VOC_CLASSES, rows, boxes=boxes)
 
 
 def _read_id_list(list_path: Path) -> list[str]:
@@ -217,16 +227,37 @@ def _labels_from_mask(mask_path: Path, image_path: Path) -> tuple[int, ...]:
     return tuple(int(value) for value in present if 1 <= value <= len(VOC_CLASSES))
 
 
-def _labels_from_xml(xml_path: Path) -> tuple[int, ...]:
-    """Classes of all ``<object>`` elements of a VOC annotation (difficult ones included)."""
+def _read_xml(xml_path: Path) -> tuple[tuple[int, ...], list[tuple[int, int, int, int, int]]]:
+    """Classes of all ``<object>`` elements (difficult ones included) and their boxes.
+
+    Boxes are (class, x0, y0, x1, y1) in 0-based pixels with x1 / y1
+    exclusive, converted from VOC's 1-based inclusive ``<bndbox>``
+    (non-integer coordinates are rounded; x0 / y0 are clipped at 0).
+    """
     try:
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as err:
         raise InputError(f"{xml_path}: not a valid XML annotation ({err})") from err
     labels: set[int] = set()
+    boxes: list[tuple[int, int, int, int, int]] = []
     for obj in root.findall("object"):
         name = (obj.findtext("name") or "").strip()
         if name not in _CLASS_INDEX:
             raise InputError(f"{xml_path}: object name {name!r} is not a PASCAL VOC class")
         labels.add(_CLASS_INDEX[name])
-    return tuple(sorted(labels))
+        bndbox = obj.find("bndbox")
+        if bndbox is None:
+            continue
+        try:
+            xmin, ymin, xmax, ymax = (
+                round(float(bndbox.findtext(key) or "")) for key in ("xmin", "ymin", "xmax", "ymax")
+            )
+        except (ValueError, OverflowError) as err:
+            raise InputError(f"{xml_path}: a {name!r} <bndbox> needs numeric xmin, ymin, xmax, ymax ({err})") from err
+        x0, y0, x1, y1 = max(0, xmin - 1), max(0, ymin - 1), xmax, ymax
+        if x1 <= x0 or y1 <= y0:
+            raise InputError(
+                f"{xml_path}: empty {name!r} box (xmin {xmin}, ymin {ymin}, xmax {xmax}, ymax {ymax})"
+            )
+        boxes.append((_CLASS_INDEX[name], x0, y0, x1, y1))
+    return tuple(sorted(labels)), boxes

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from wsss_core.io import InputError
 from wsss_core.models.backbones import build_backbone
 from wsss_core.models.heads import AtrousCascadeDecoder
+from wsss_core.models.sonet import build_sonet
 
 BRANCHES = ("cls", "ca", "seg")
 
@@ -104,9 +105,20 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     return checkpoint
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> MultiTaskNet:
-    """Rebuild the network stored in checkpoint ``path`` and load its weights."""
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
+    """Rebuild the segmentation network stored in checkpoint ``path`` and load its weights.
+
+    ``model_config["kind"]`` picks the network: the multi-task network (the
+    default) or SONet. Both answer ``model(images, branches=("ca", "seg"))``.
+    """
     checkpoint = load_checkpoint(path, device)
-    model = build_model(checkpoint["model_config"], pretrained=False)
+    config = checkpoint["model_config"]
+    kind = config.get("kind", "multitask")
+    if kind == "multitask":
+        model = build_model(config, pretrained=False)
+    elif kind == "sonet":
+        model = build_sonet(config, pretrained=False)
+    else:
+        raise InputError(f"{path}: a {kind!r} checkpoint is not a segmentation network")
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device)

@@ -1,0 +1,14 @@
+"""Rule objectness_maps -> wsss_core.objectness.objectness_maps."""
+
+from wsss_core.logs import log_to
+from wsss_core.objectness import objectness_maps
+
+with log_to(snakemake.log[0], snakemake.rule):
+    objectness_maps(
+        snakemake.input.checkpoint,
+        snakemake.input.dataset,
+        snakemake.params.split,
+        snakemake.output[0],
+        max_side=snakemake.params.max_side,
+        threads=snakemake.threads,
+    )
