@@ -23,12 +23,14 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY = {
     "run": "tiny",
     "dataset": {
-        "generator": {"num_train": 12, "num_val": 4, "image_size": 64, "num_classes": 6, "seed": 1},
+        "generator": {"num_train": 12, "num_val": 4, "image_size": 64, "num_classes": 6, "num_source": 8, "seed": 1},
     },
     "train": {"batch_size": 4, "crop_size": 56},
     "classifier": {"train": {"epochs": 2}},
     "joint": {"train": {"epochs": 2}, "ca_refresh_every": 1},
     "retrain": {"train": {"epochs": 1}, "ca_refresh_every": 0},
+    "objectness": {"train": {"epochs": 1, "batch_size": 4}},
+    "sonet": {"train": {"epochs": 1}},
     "inference": {"scales": [0.75, 1.0], "flip": True},
     "threads": {"train": 2, "per_image": 2},
 }
@@ -144,3 +146,35 @@ def test_lint_reports_only_the_documented_pythonpath_lint() -> None:
     )
     lints = re.findall(r"^\s*\* (.+)$", result.stdout + result.stderr, flags=re.MULTILINE)
     assert lints == ["Environment variable PYTHONPATH used but not asserted with envvars directive in line 7.:"]
+
+
+def test_demo_sonet_shares_the_ctlr_steps_and_writes_table_1(finished_run: Path) -> None:
+    result = _snakemake(finished_run, "demo_sonet", "--configfile", str(finished_run / "tiny.yaml"))
+    ran = _scheduled_rules(result.stdout + result.stderr)
+    assert {"train_objectness", "objectness_maps", "sonet_labels", "train_sonet", "evaluate_sonet"} <= ran
+    assert not ran & {"make_dataset", "train_classifier", "dump_cams"}, "shared steps must be reused"
+
+    run = finished_run / "results" / "tiny"
+    pseudo = pd.read_csv(run / "metrics" / "sonet_pseudo_labels.csv")
+    assert pseudo["labels"].tolist() == [
+        "C_m",
+        "G^Cm (non-overlapping)",
+        "G^Cm (overlapping)",
+        "B",
+        "G^B (non-overlapping)",
+        "G^B (overlapping)",
+        "G^B_ign (non-overlapping)",
+        "G^B_ign (overlapping)",
+    ]
+    assert pseudo["mIoU"].between(0, 100).all()
+    for supervision, kind in (("image", "cam_objectness"), ("box", "box_objectness_ignore")):
+        table = pd.read_csv(run / "metrics" / f"sonet_segmentation_{supervision}.csv")
+        assert table["model"].unique().tolist() == [f"sonet-{kind}-non_overlapping"]
+        assert table["mIoU"].between(0, 100).all()
+    for setting in ("overlapping", "non_overlapping"):
+        maps = list((run / "objectness" / setting).glob("*.png"))
+        assert len(maps) == 12 and read_gray(maps[0]).shape == (64, 64)
+    ignore_labels = np.concatenate(
+        [read_label_map(p).ravel() for p in (run / "labels" / "sonet" / "box_objectness_ignore" / "overlapping").glob("*.png")]
+    )
+    assert set(np.unique(ignore_labels).tolist()) <= set(range(7)) | {255}

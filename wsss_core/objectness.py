@@ -43,19 +43,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 from torchvision.models.segmentation.deeplabv3 import DeepLabV3
 from tqdm import tqdm
 
 from wsss_core.data.coco import COCO_CATEGORY_IDS
 from wsss_core.data.dataset import IMAGE_SUFFIXES, load_index
-from wsss_core.data.transforms import augment, build_augmentation, input_scale, resize_input, to_tensor
+from wsss_core.data.transforms import input_scale, resize_input, to_tensor
 from wsss_core.device import mixed_precision, pick_device, place_images, place_model
 from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_gray, read_rgb, write_gray
 from wsss_core.losses import class_agnostic_loss
 from wsss_core.models.deeplab import DEEPLAB_ARCHS, build_deeplabv3, load_backbone_weights
 from wsss_core.models.multitask import load_checkpoint
-from wsss_core.train import TrainConfig, fingerprint, fit
+from wsss_core.train import AugmentedDataset, TrainConfig, fingerprint, fit
 
 log = logging.getLogger(__name__)
 
@@ -364,26 +363,15 @@ def load_objectness_net(path: str | os.PathLike, device: torch.device | str = "c
 # ---------------------------------------------------------------------------
 
 
-class ObjectnessDataset(Dataset):
+class ObjectnessDataset(AugmentedDataset):
     """Augmented source samples: ``image`` (normalised (3,h,w)) and ``objectness_labels`` (h,w) uint8.
 
     Labels are 0 stuff / 1 thing / 255 ignore (unlabelled and crop padding).
     """
 
     def __init__(self, samples: Sequence[SourceSample], config: TrainConfig) -> None:
+        super().__init__(config)
         self.samples = list(samples)
-        self.config = config
-        self.epoch = 0
-        self.transform = build_augmentation(
-            crop_size=config.crop_size,
-            scale_range=config.scale_range,
-            hflip=config.hflip,
-            color_jitter=config.color_jitter,
-        )
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the augmentation draws of ``epoch`` (deterministic per seed, epoch and sample)."""
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -397,7 +385,7 @@ class ObjectnessDataset(Dataset):
                 f"{sample.mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, "
                 f"its image is {image.shape[1]}x{image.shape[0]}"
             )
-        image, (mask,) = augment(self.transform, image, [mask], seed=(self.config.seed, self.epoch, item))
+        image, (mask,) = self.augment(image, [mask], item)
         return {"image": to_tensor(image), "objectness_labels": torch.from_numpy(np.ascontiguousarray(mask))}
 
 

@@ -78,7 +78,33 @@ class TrainConfig:
         return cls(**values)
 
 
-class WeakLabelDataset(Dataset):
+class AugmentedDataset(Dataset):
+    """Base of the training datasets: the joint augmentation of a :class:`TrainConfig`.
+
+    The draws depend on (seed, epoch, sample index) only, so an epoch is
+    reproducible and a resumed run repeats what an uninterrupted one did.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.epoch = 0
+        self.transform = build_augmentation(
+            crop_size=config.crop_size,
+            scale_range=config.scale_range,
+            hflip=config.hflip,
+            color_jitter=config.color_jitter,
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the augmentation draws of ``epoch``."""
+        self.epoch = epoch
+
+    def augment(self, image: np.ndarray, maps: list[np.ndarray], item: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Augment ``image`` and its label ``maps`` jointly with the draws of sample ``item``."""
+        return augment(self.transform, image, maps, seed=(self.config.seed, self.epoch, item))
+
+
+class WeakLabelDataset(AugmentedDataset):
     """Training samples: augmented image, image labels and, when given, label maps.
 
     The maps are the pseudo labels of ``seg_label_dir`` / ``ca_label_dir``
@@ -97,24 +123,13 @@ class WeakLabelDataset(Dataset):
         ground_truth: bool = False,
         ca_threshold: float = 0.5,
     ) -> None:
+        super().__init__(config)
         self.index = index
         self.ids = list(ids)
-        self.config = config
         self.seg_label_dir = seg_label_dir
         self.ca_label_dir = ca_label_dir
         self.ground_truth = ground_truth
         self.ca_threshold = ca_threshold
-        self.epoch = 0
-        self.transform = build_augmentation(
-            crop_size=config.crop_size,
-            scale_range=config.scale_range,
-            hflip=config.hflip,
-            color_jitter=config.color_jitter,
-        )
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the augmentation draws of ``epoch`` (deterministic per seed, epoch and sample)."""
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -137,7 +152,7 @@ class WeakLabelDataset(Dataset):
         if self.ca_label_dir is not None:
             ca = self._read_map(self.ca_label_dir / f"{image_id}.png", image.shape[:2], read_gray)
             maps.append((ca.astype(np.float32) / 255.0 > self.ca_threshold).astype(np.uint8))
-        image, maps = augment(self.transform, image, maps, seed=(self.config.seed, self.epoch, item))
+        image, maps = self.augment(image, maps, item)
         sample = {"image": to_tensor(image), "image_labels": torch.from_numpy(self.index.multi_hot(image_id))}
         if self.ground_truth or self.seg_label_dir is not None:
             sample["seg_labels"] = torch.from_numpy(maps.pop(0))

@@ -43,14 +43,14 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-import torch
 from torch import Tensor, nn
 from torchvision.models import mobilenetv2 as tv_mobilenetv2
 from torchvision.models import resnet as tv_resnet
 
 from wsss_core.io import InputError
+from wsss_core.models.weights import load_exact, read_state_dict
 from wsss_core.models.resnet38 import ResNet38
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,6 @@ def _weights_path(name: str, weights: str | os.PathLike) -> str:
     return os.path.expanduser(os.fspath(weights))
 
 
-def _summarise(keys: list[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return f"[{shown}{', ...' if len(keys) > limit else ''}] ({len(keys)} in all)"
-
-
 def load_backbone_weights(
     module: nn.Module,
     name: str,
@@ -117,35 +112,8 @@ def load_backbone_weights(
     is missing, unreadable or does not match.
     """
     path = _weights_path(name, weights)
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: backbone weights not found")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt / foreign files
-        raise InputError(f"{path}: not a readable weights file ({err})") from err
-    if not isinstance(loaded, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, Tensor) for key, value in loaded.items()
-    ):
-        raise InputError(f"{path}: not a state dict (a mapping of parameter names to tensors)")
-
-    state: dict[str, Tensor] = {}
-    for key, value in loaded.items():
-        key = key[len("module.") :] if key.startswith("module.") else key
-        if not key.startswith(drop_prefixes):
-            state[key] = value
-
-    expected = module.state_dict()
-    missing = [key for key in expected if key not in state and not key.endswith(".num_batches_tracked")]
-    unexpected = [key for key in state if key not in expected]
-    if missing or unexpected:
-        raise InputError(
-            f"{path}: weights do not match backbone {name!r}: "
-            f"missing keys {_summarise(missing)}; unexpected keys {_summarise(unexpected)}"
-        )
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:  # tensor shapes that do not fit
-        raise InputError(f"{path}: weights do not fit backbone {name!r}: {err}") from err
+    state = {key: value for key, value in read_state_dict(path).items() if not key.startswith(drop_prefixes)}
+    load_exact(module, state, path, f"backbone {name!r}")
     log.info("%s: loaded weights from %s", name, path)
     return path
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 
-import torch
-from torch import Tensor, nn
+from torch import nn
 from torchvision.models import segmentation
 
-from wsss_core.io import InputError
+from wsss_core.models.weights import load_exact, read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +41,7 @@ def load_backbone_weights(backbone: nn.Module, path: str | os.PathLike, arch: st
     :class:`InputError` naming the file when it is missing, unreadable or
     does not fit.
     """
-    path = os.path.expanduser(os.fspath(path))
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: backbone weights not found")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt / foreign files
-        raise InputError(f"{path}: not a readable weights file ({err})") from err
-    if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, Tensor) for key, value in loaded.items()
-    ):
-        raise InputError(f"{path}: not a state dict (a mapping of parameter names to tensors)")
-    state = {(key[len("module.") :] if key.startswith("module.") else key): value for key, value in loaded.items()}
+    state = read_state_dict(path)
     if any(key.startswith("backbone.") for key in state):  # a whole segmentation network
         state = {key[len("backbone.") :]: value for key, value in state.items() if key.startswith("backbone.")}
     else:  # an ImageNet classifier or the backbone itself
@@ -65,17 +50,5 @@ def load_backbone_weights(backbone: nn.Module, path: str | os.PathLike, arch: st
             for key, value in state.items()
             if not key.startswith(_HEAD_PREFIXES)
         }
-    expected = backbone.state_dict()
-    missing = sorted(key for key in expected if key not in state and not key.endswith(".num_batches_tracked"))
-    unexpected = sorted(key for key in state if key not in expected)
-    if missing or unexpected:
-        raise InputError(
-            f"{path}: weights do not match the backbone of {arch}: "
-            f"missing keys {missing[:5]} ({len(missing)} in all); "
-            f"unexpected keys {unexpected[:5]} ({len(unexpected)} in all)"
-        )
-    try:
-        backbone.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # tensor shapes that do not fit
-        raise InputError(f"{path}: weights do not fit the backbone of {arch}: {err}") from err
+    load_exact(backbone, state, path, f"the backbone of {arch}")
     log.info("%s: loaded backbone weights from %s", arch, path)
