@@ -17,6 +17,7 @@ from wsss_core.models.weights import load_exact, read_state_dict
 log = logging.getLogger(__name__)
 
 DEEPLAB_ARCHS = ("deeplabv3_mobilenet_v3_large", "deeplabv3_resnet50", "deeplabv3_resnet101")
+BATCH_NORM_MOMENTUM = 0.1
 # Keys of torchvision's ImageNet classifiers that do not belong to the backbone.
 _HEAD_PREFIXES = ("fc.", "classifier.")
 
@@ -26,7 +27,14 @@ def build_deeplabv3(arch: str, num_outputs: int) -> segmentation.DeepLabV3:
     if arch not in DEEPLAB_ARCHS:
         raise ValueError(f"unknown DeepLabv3 architecture {arch!r}; available: {DEEPLAB_ARCHS}")
     builder = getattr(segmentation, arch)
-    return builder(weights=None, weights_backbone=None, num_classes=num_outputs, aux_loss=False)
+    model = builder(weights=None, weights_backbone=None, num_classes=num_outputs, aux_loss=False)
+    # torchvision's MobileNetV3 sets batch-norm momentum 0.01, tuned for long ImageNet
+    # schedules; with short schedules from scratch the running statistics would stay near
+    # their initial values and eval-mode outputs would be meaningless. Use PyTorch's 0.1.
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = BATCH_NORM_MOMENTUM
+    return model
 
 
 def load_backbone_weights(backbone: nn.Module, path: str | os.PathLike, arch: str) -> None:

@@ -3,12 +3,14 @@
 * phi_S, the segmentation network: torchvision's DeepLabv3 (``arch``, one of
   :data:`ARCHS`), built with ``weights=None`` / ``weights_backbone=None`` and
   no auxiliary head, so nothing is ever downloaded. It gives the semantic
-  logits S (B,C+1,H,W), bilinearly resized to the input size as torchvision
-  does. An optional local ``backbone_weights`` file initialises its backbone.
+  logits S (B,C+1,H,W). An optional local ``backbone_weights`` file initialises its backbone.
 * phi_O, the objectness module: four 3x3 conv + batch norm + ReLU layers
   (``objectness_width`` channels) and a final 1x1 conv to one channel. It
-  takes S itself (the logits, at input size, not detached) and gives the
-  objectness logits S_O (B,1,H,W) (Eq. 4), so L_O also trains phi_S.
+  takes S itself (the logits, not detached) at the network's output stride,
+  before upsampling, and gives the objectness logits S_O (Eq. 4), so L_O
+  also trains phi_S. Both S and S_O are then bilinearly resized to the
+  input size (running phi_O at full resolution would cost more than the
+  whole segmentation network).
 * Eq. 5: L = CE(S, G) + BCE(S_O, O), both ignoring pixels labelled 255
   (:func:`wsss_core.train.sonet_losses`). Inference uses S only.
 
@@ -92,12 +94,13 @@ class SONet(nn.Module):
         out: dict[str, Tensor] = {}
         if not branches:
             return out
-        features = self.backbone(images)["out"]
-        semantics = F.interpolate(self.seg_head(features), size=images.shape[-2:], mode="bilinear", align_corners=False)
+        semantics = self.seg_head(self.backbone(images)["out"])
+        size = images.shape[-2:]
         if "seg" in branches:
-            out["seg_logits"] = semantics
+            out["seg_logits"] = F.interpolate(semantics, size=size, mode="bilinear", align_corners=False)
         if "ca" in branches:
-            out["ca_logits"] = self.objectness(semantics)
+            objectness = self.objectness(semantics)
+            out["ca_logits"] = F.interpolate(objectness, size=size, mode="bilinear", align_corners=False)
         return out
 
 
