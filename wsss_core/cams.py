@@ -15,7 +15,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
-from wsss_core.data.transforms import input_scale, resize_input, to_tensor
+from wsss_core.data.transforms import network_input
 from wsss_core.device import mixed_precision, pick_device, place_images, place_model
 from wsss_core.io import read_rgb
 from wsss_core.models import MultiTaskNet, load_model
@@ -56,7 +56,7 @@ def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device, max
 
     The network sees the image brought down to ``max_side`` pixels (``None``: as it is).
     """
-    images = resize_input(to_tensor(image).unsqueeze(0), input_scale(image.shape, max_side))
+    images = network_input(image, max_side)
     with mixed_precision(device):
         features = model(place_images(images, device), branches=())["features"]
     cam = class_activation_maps(features.float(), model.classifier.weight.float())

@@ -81,15 +81,23 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp_path)
 
 
-def _open_image(path: Path) -> Image.Image:
+def _open_image(path: Path, decode: bool = True) -> Image.Image:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
         image = Image.open(path)
-        image.load()
+        if decode:
+            image.load()
     except (OSError, SyntaxError) as err:
         raise InputError(f"{path}: not a readable image ({err})") from err
     return image
+
+
+def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of an image, from its header only."""
+    with _open_image(Path(path), decode=False) as image:
+        width, height = image.size
+    return height, width
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:

@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 from wsss_core.data.coco import COCO_CATEGORY_IDS
 from wsss_core.data.dataset import IMAGE_SUFFIXES, load_index
-from wsss_core.data.transforms import input_scale, resize_input, to_tensor
+from wsss_core.data.transforms import network_input, to_tensor
 from wsss_core.device import mixed_precision, pick_device, place_images, place_model
 from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_gray, read_rgb, write_gray
 from wsss_core.losses import class_agnostic_loss
@@ -496,7 +496,7 @@ def predict_objectness(
     The image is brought down to ``max_side`` pixels (longer side) for the
     forward pass and the logits are bilinearly resized back to full size.
     """
-    images = resize_input(to_tensor(image).unsqueeze(0), input_scale(image.shape, max_side))
+    images = network_input(image, max_side)
     with mixed_precision(device):
         logits = model(place_images(images, device))
     logits = F.interpolate(logits.float(), size=image.shape[:2], mode="bilinear", align_corners=False)

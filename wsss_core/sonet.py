@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
-from PIL import Image
 
 from wsss_core.data.dataset import load_index
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, write_label_map
+from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_image_size, write_label_map
 from wsss_core.labels import read_foreground
 from wsss_core.parallel import map_images
 from wsss_core.store import read_store
@@ -219,17 +218,6 @@ def read_boxes(csv_path: str | Path, num_classes: int | None = None) -> dict[str
     return boxes
 
 
-def _image_shape(path: Path) -> tuple[int, int]:
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except OSError as err:
-        raise InputError(f"{path}: not a readable image ({err})") from err
-    return height, width
-
-
 def _cam_one(
     item: tuple[str, np.ndarray, tuple[int, ...], Path | None],
     output_dir: Path,
@@ -254,7 +242,7 @@ def _box_one(
     inner_fraction: float,
 ) -> None:
     image_id, image_path, boxes, objectness_path = item
-    shape = _image_shape(image_path)
+    shape = read_image_size(image_path)
     for _, x0, y0, _, _ in boxes:
         if x0 >= shape[1] or y0 >= shape[0]:
             raise InputError(

@@ -34,9 +34,18 @@ from tqdm import tqdm
 
 from wsss_core.crf import CrfParams
 from wsss_core.data.dataset import DatasetIndex, load_index
-from wsss_core.data.transforms import augment, build_augmentation, input_scale, resize_input, to_tensor
+from wsss_core.data.transforms import augment, build_augmentation, network_input, to_tensor
 from wsss_core.device import mixed_precision, pick_device, place_images, place_model
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_path, read_gray, read_label_map, read_rgb, write_gray
+from wsss_core.io import (
+    IGNORE_LABEL,
+    InputError,
+    atomic_path,
+    read_gray,
+    read_image_size,
+    read_label_map,
+    read_rgb,
+    write_gray,
+)
 from wsss_core.labels import read_foreground
 from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss, total_loss
 from wsss_core.models import MultiTaskNet, build_model, load_model
@@ -390,7 +399,7 @@ def _ca_probabilities(
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray, Path]]:
     for image_id in ids:
         image = read_rgb(index.image_path(image_id))
-        images = resize_input(to_tensor(image).unsqueeze(0), input_scale(image.shape, max_side))
+        images = network_input(image, max_side)
         with mixed_precision(device):
             logits = model(place_images(images, device), branches=("ca",))["ca_logits"]
         ca_prob = torch.sigmoid(F.interpolate(logits.float(), size=image.shape[:2], mode="bilinear", align_corners=False))
@@ -431,7 +440,7 @@ def _binarise_prior(index: DatasetIndex, ids: Sequence[str], prior_dir: Path, ou
     """The class-agnostic labels before the first refresh: prior > ``threshold``."""
     output_dir.mkdir(parents=True, exist_ok=True)
     for image_id in ids:
-        image_shape = read_rgb(index.image_path(image_id)).shape[:2]
+        image_shape = read_image_size(index.image_path(image_id))
         prior = read_foreground(prior_dir / f"{image_id}.png", image_shape)
         write_gray(output_dir / f"{image_id}.png", (prior > threshold).astype(np.uint8) * np.uint8(255))
 

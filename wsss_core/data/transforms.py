@@ -37,6 +37,11 @@ def input_scale(shape: Sequence[int], max_side: int | None) -> float:
     return min(1.0, float(max_side) / max(shape[0], shape[1]))
 
 
+def network_input(image: np.ndarray, max_side: int | None = None) -> torch.Tensor:
+    """A (1,3,h,w) normalised batch of one RGB image, brought down to ``max_side`` pixels."""
+    return resize_input(to_tensor(image).unsqueeze(0), input_scale(image.shape, max_side))
+
+
 def resize_input(images: torch.Tensor, scale: float) -> torch.Tensor:
     """Bilinearly rescale a (B,3,H,W) batch by ``scale`` (unchanged for 1)."""
     if scale == 1.0:

@@ -35,11 +35,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from wsss_core.data.dataset import write_index
-from wsss_core.io import IGNORE_LABEL, InputError, read_label_map
+from wsss_core.io import IGNORE_LABEL, InputError, read_image_size, read_label_map
 
 VOC_CLASSES: tuple[str, ...] = (
     "aeroplane",
@@ -215,11 +214,7 @@ def _labels_from_mask(mask_path: Path, image_path: Path) -> tuple[int, ...]:
         raise InputError(
             f"{mask_path}: mask value(s) {bad[:5]} outside 0..{len(VOC_CLASSES)} and {IGNORE_LABEL}"
         )
-    try:
-        with Image.open(image_path) as image:
-            width, height = image.size
-    except OSError as err:
-        raise InputError(f"{image_path}: not a readable image ({err})") from err
+    height, width = read_image_size(image_path)
     if mask.shape != (height, width):
         raise InputError(
             f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, image {image_path.name} is {width}x{height}"
