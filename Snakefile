@@ -30,6 +30,21 @@ wildcard_constraints:
     setting="none|overlapping|non_overlapping",
     kind="|".join(SONET_KINDS),
     supervision="image|box",
+    shard=r"\d+-of-\d+",
+
+
+# Run by the main Snakemake process, never submitted to a cluster: the target rules, which
+# only collect files, and the gather steps, which hard-link or copy the shards' outputs.
+localrules:
+    all,
+    demo_sonet,
+    supervised,
+    voc_test,
+    gather_saliency,
+    gather_cams,
+    gather_initial_labels,
+    gather_refined_labels,
+    gather_crf,
 
 
 include: "rules/dataset.smk"

@@ -1,4 +1,5 @@
-# CAM (Eq. 1), sCAM (Eq. 2) and pCAM (Eq. 3) of every training image, in one HDF5 store.
+# CAM (Eq. 1), sCAM (Eq. 2) and pCAM (Eq. 3) of every training image, in one HDF5 store
+# (one store per shard, joined by gather_cams).
 
 
 rule dump_cams:
@@ -6,7 +7,7 @@ rule dump_cams:
         dataset=dataset_root(),
         checkpoint=run_path("checkpoints/classifier.pt"),
     output:
-        cams=run_path("cams.h5"),
+        cams=shard_path("cams/{shard}.h5"),
     params:
         split=TRAIN_SPLIT,
         max_side=config["inference"]["max_side"],
@@ -14,10 +15,19 @@ rule dump_cams:
     resources:
         gpu=1,
     log:
-        run_path("logs/dump_cams.log"),
+        run_path("logs/dump_cams/{shard}.log"),
     benchmark:
-        run_path("benchmarks/dump_cams.tsv")
+        run_path("benchmarks/dump_cams/{shard}.tsv")
     conda:
         ENV
     script:
         "../workflow_scripts/dump_cams.py"
+
+
+use rule gather_saliency as gather_cams with:
+    input:
+        cams=shard_parts("cams/{shard}.h5"),
+    output:
+        cams=run_path("cams.h5"),
+    log:
+        run_path("logs/gather/cams.log"),

@@ -13,7 +13,7 @@ rule train_classifier:
         train=train_settings("classifier"),
     threads: config["threads"]["train"]
     resources:
-        gpu=1,
+        gpu=config["train_gpus"],
     log:
         run_path("logs/train_classifier.log"),
     benchmark:
@@ -21,4 +21,4 @@ rule train_classifier:
     conda:
         ENV
     script:
-        "../workflow_scripts/train_classifier.py"
+        "../workflow_scripts/train_new_model.py"

@@ -1,12 +1,17 @@
 # Helpers shared by the rules: output paths, the dataset root, per-stage settings.
 
 import os
+import sys
 
 # The workflow scripts import wsss_core from this checkout, also inside conda envs
 # and on cluster nodes (the Snakefile is parsed again there).
 os.environ["PYTHONPATH"] = os.pathsep.join(
     filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
 )
+sys.path.insert(0, workflow.basedir)  # the shard helpers below, when planning jobs
+
+from wsss_core.data.split_size import split_size_hint
+from wsss_core.sharding import auto_shard_count, shard_names
 
 ENV = "../envs/wsss.yaml"
 RUN_DIR = f"results/{config['run']}"
@@ -122,3 +127,27 @@ def prediction_dirs(models):
         model: {variant: run_path(f"segmentation/{model}/{EVAL_SPLIT}/{variant}") for variant in VARIANTS}
         for model in models
     }
+
+
+def split_shards(split):
+    """Names of the shards of the per-image stages on ``split``: ``shards``, or one per ``shard_size`` images."""
+    count = config["shards"]
+    if count == "auto":
+        size = split_size_hint(config["dataset"]["kind"], config.get("data_root"), config["dataset"], split)
+        count = auto_shard_count(size, config["shard_size"])
+    return shard_names(count)
+
+
+def shard_path(relative):
+    """Output of one shard of a per-image stage: results/<run>/shards/<relative> (``relative`` holds {shard})."""
+    return run_path(f"shards/{relative}")
+
+
+def shard_parts(relative):
+    """Input function of a gather rule: every shard's :func:`shard_path` (other wildcards as the job's)."""
+
+    def parts(wildcards):
+        split = wildcards.get("split", TRAIN_SPLIT)
+        return expand(shard_path(relative), shard=split_shards(split), **dict(wildcards.items()))
+
+    return parts

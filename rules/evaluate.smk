@@ -31,19 +31,30 @@ rule postprocess_crf:
         dataset=dataset_root(),
         predictions=run_path("predictions/{model}/{split}.h5"),
     output:
-        crf=directory(run_path("segmentation/{model}/{split}/crf")),
-        ms_crf=directory(run_path("segmentation/{model}/{split}/ms_crf")),
+        crf=directory(shard_path("segmentation/{model}/{split}/{shard}/crf")),
+        ms_crf=directory(shard_path("segmentation/{model}/{split}/{shard}/ms_crf")),
     params:
         crf=config["crf"]["postprocess"],
     threads: config["threads"]["per_image"]
     log:
-        run_path("logs/postprocess_crf/{model}/{split}.log"),
+        run_path("logs/postprocess_crf/{model}/{split}/{shard}.log"),
     benchmark:
-        run_path("benchmarks/postprocess_crf/{model}/{split}.tsv")
+        run_path("benchmarks/postprocess_crf/{model}/{split}/{shard}.tsv")
     conda:
         ENV
     script:
         "../workflow_scripts/postprocess_crf.py"
+
+
+use rule gather_saliency as gather_crf with:
+    input:
+        crf=shard_parts("segmentation/{model}/{split}/{shard}/crf"),
+        ms_crf=shard_parts("segmentation/{model}/{split}/{shard}/ms_crf"),
+    output:
+        crf=directory(run_path("segmentation/{model}/{split}/crf")),
+        ms_crf=directory(run_path("segmentation/{model}/{split}/ms_crf")),
+    log:
+        run_path("logs/gather/crf/{model}/{split}.log"),
 
 
 rule evaluate_pseudo_labels:

@@ -21,7 +21,7 @@ rule train_joint:
         max_side=config["inference"]["max_side"],
     threads: config["threads"]["train"]
     resources:
-        gpu=1,
+        gpu=config["train_gpus"],
     log:
         run_path("logs/train_joint.log"),
     benchmark:
@@ -70,7 +70,7 @@ rule train_supervised:
         train=train_settings("supervised"),
     threads: config["threads"]["train"]
     resources:
-        gpu=1,
+        gpu=config["train_gpus"],
     log:
         run_path("logs/train_supervised.log"),
     benchmark:
@@ -78,4 +78,4 @@ rule train_supervised:
     conda:
         ENV
     script:
-        "../workflow_scripts/train_supervised.py"
+        "../workflow_scripts/train_new_model.py"

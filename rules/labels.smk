@@ -1,4 +1,5 @@
-# Initial pseudo labels G_seg^init: pCAM (or sCAM, for Table 6) fused with saliency (Sec. 3.4.1).
+# Initial pseudo labels G_seg^init: pCAM (or sCAM, for Table 6) fused with saliency (Sec. 3.4.1),
+# one job per shard, joined by gather_initial_labels.
 
 
 rule fuse_initial_labels:
@@ -7,17 +8,26 @@ rule fuse_initial_labels:
         cams=run_path("cams.h5"),
         saliency=guidance_dir(),
     output:
-        directory(run_path("labels/initial_{cam}")),
+        labels=directory(shard_path("labels/initial_{cam}/{shard}")),
     params:
         split=TRAIN_SPLIT,
         pcam_fg_threshold=config["labels"]["pcam_fg_threshold"],
         saliency_fg_threshold=config["labels"]["saliency_fg_threshold"],
     threads: config["threads"]["per_image"]
     log:
-        run_path("logs/fuse_initial_labels_{cam}.log"),
+        run_path("logs/fuse_initial_labels_{cam}/{shard}.log"),
     benchmark:
-        run_path("benchmarks/fuse_initial_labels_{cam}.tsv")
+        run_path("benchmarks/fuse_initial_labels_{cam}/{shard}.tsv")
     conda:
         ENV
     script:
         "../workflow_scripts/fuse_initial_labels.py"
+
+
+use rule gather_saliency as gather_initial_labels with:
+    input:
+        labels=shard_parts("labels/initial_{cam}/{shard}"),
+    output:
+        labels=directory(run_path("labels/initial_{cam}")),
+    log:
+        run_path("logs/gather/initial_{cam}.log"),

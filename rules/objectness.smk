@@ -20,7 +20,7 @@ rule train_objectness:
         train=train_settings("objectness"),
     threads: config["threads"]["train"]
     resources:
-        gpu=1,
+        gpu=config["train_gpus"],
     log:
         run_path("logs/train_objectness_{setting}.log"),
     benchmark:

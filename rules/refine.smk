@@ -1,4 +1,5 @@
-# Cross-task label refinement (Sec. 3.4.2, Eq. 5-7): G_ca^ref and G_seg^ref.
+# Cross-task label refinement (Sec. 3.4.2, Eq. 5-7): G_ca^ref and G_seg^ref,
+# one job per shard, joined by gather_refined_labels.
 
 
 rule refine_ctlr:
@@ -7,8 +8,8 @@ rule refine_ctlr:
         predictions=run_path(f"predictions/joint/{TRAIN_SPLIT}.h5"),
         cams=run_path("cams.h5"),
     output:
-        ca_labels=directory(run_path("labels/refined_ca")),
-        seg_labels=directory(run_path("labels/refined_seg")),
+        ca_labels=directory(shard_path("labels/refined_ca/{shard}")),
+        seg_labels=directory(shard_path("labels/refined_seg/{shard}")),
     params:
         split=TRAIN_SPLIT,
         pcam_fg_threshold=config["labels"]["pcam_fg_threshold"],
@@ -16,10 +17,21 @@ rule refine_ctlr:
         crf=config["crf"]["class_agnostic"],
     threads: config["threads"]["per_image"]
     log:
-        run_path("logs/refine_ctlr.log"),
+        run_path("logs/refine_ctlr/{shard}.log"),
     benchmark:
-        run_path("benchmarks/refine_ctlr.tsv")
+        run_path("benchmarks/refine_ctlr/{shard}.tsv")
     conda:
         ENV
     script:
         "../workflow_scripts/refine_ctlr.py"
+
+
+use rule gather_saliency as gather_refined_labels with:
+    input:
+        ca_labels=shard_parts("labels/refined_ca/{shard}"),
+        seg_labels=shard_parts("labels/refined_seg/{shard}"),
+    output:
+        ca_labels=directory(run_path("labels/refined_ca")),
+        seg_labels=directory(run_path("labels/refined_seg")),
+    log:
+        run_path("logs/gather/refined_labels.log"),

@@ -40,7 +40,7 @@ rule train_sonet:
         objectness_threshold=config["sonet"]["objectness_threshold"],
     threads: config["threads"]["train"]
     resources:
-        gpu=1,
+        gpu=config["train_gpus"],
     log:
         run_path("logs/train_sonet-{kind}-{setting}.log"),
     benchmark:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -13,58 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
+from workflow_helpers import REPO, SNAKEMAKE, TINY, compare_runs, job_counts, merge, run_snakemake, write_config
 
 from wsss_core.io import read_gray, read_label_map
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-TINY = {
-    "run": "tiny",
-    "dataset": {
-        "generator": {"num_train": 12, "num_val": 4, "image_size": 64, "num_classes": 6, "num_source": 8, "seed": 1},
-    },
-    "train": {"batch_size": 4, "crop_size": 56},
-    "classifier": {"train": {"epochs": 2}},
-    "joint": {"train": {"epochs": 2}, "ca_refresh_every": 1},
-    "retrain": {"train": {"epochs": 1}, "ca_refresh_every": 0},
-    "objectness": {"train": {"epochs": 1, "batch_size": 4}},
-    "sonet": {"train": {"epochs": 1}},
-    "inference": {"scales": [0.75, 1.0], "flip": True},
-    "threads": {"train": 2, "per_image": 2},
-}
-
-
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
-
-
-def _write_config(path: Path, override: dict) -> Path:
-    path.write_text(yaml.safe_dump(override))
-    return path
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
-    return result
-
-
-def _scheduled_rules(dry_run_output: str) -> set[str]:
-    """Rule names of the 'Job stats' table that `snakemake -n` prints."""
-    table = dry_run_output.split("Job stats:", 1)[1]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.MULTILINE)} - {"total"}
+SHARDED_RULES = ("extract_saliency", "dump_cams", "fuse_initial_labels", "refine_ctlr", "postprocess_crf")
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("workflow")
-    _snakemake(workdir, "--configfile", str(_write_config(workdir / "tiny.yaml", TINY)))
+def sharded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("sharded")
+    run_snakemake(workdir, "--configfile", str(write_config(workdir / "tiny.yaml", merge(TINY, {"shards": 4}))))
     return workdir
 
 
@@ -119,22 +79,40 @@ def test_dag_produces_every_output(finished_run: Path) -> None:
     assert not math.isnan(segmentation["background"].iloc[0])
     assert len(list((run / "segmentation" / "retrain" / "val" / "ms_crf").glob("*.png"))) == 4
 
-    for rule in ("train_classifier", "dump_cams", "refine_ctlr", "retrain", "evaluate"):
-        assert (run / "benchmarks" / f"{rule}.tsv").is_file(), rule
-        assert (run / "logs" / f"{rule}.log").read_text().strip(), rule
+    for job in ("train_classifier", "dump_cams/0-of-1", "refine_ctlr/0-of-1", "retrain", "evaluate"):
+        assert (run / "benchmarks" / f"{job}.tsv").is_file(), job
+        assert (run / "logs" / f"{job}.log").read_text().strip(), job
 
 
 def test_up_to_date_run_schedules_nothing(finished_run: Path) -> None:
-    result = _snakemake(finished_run, "-n", "--configfile", str(finished_run / "tiny.yaml"))
+    result = run_snakemake(finished_run, "-n", "--configfile", str(finished_run / "tiny.yaml"))
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
 def test_changing_the_pcam_threshold_reruns_exactly_the_dependent_steps(finished_run: Path, tmp_path: Path) -> None:
-    changed = _write_config(tmp_path / "changed.yaml", _merge(TINY, {"labels": {"pcam_fg_threshold": 0.7}}))
-    result = _snakemake(finished_run, "-n", "--configfile", str(changed))
-    scheduled = _scheduled_rules(result.stdout)
+    changed = write_config(tmp_path / "changed.yaml", merge(TINY, {"labels": {"pcam_fg_threshold": 0.7}}))
+    result = run_snakemake(finished_run, "-n", "--configfile", str(changed))
+    scheduled = set(job_counts(result.stdout))
     assert {"fuse_initial_labels", "train_joint", "refine_ctlr", "retrain", "predict", "evaluate"} <= scheduled
-    assert not scheduled & {"make_dataset", "extract_saliency", "train_classifier", "dump_cams"}
+    assert not scheduled & {"make_dataset", "extract_saliency", "gather_saliency", "train_classifier", "dump_cams"}
+
+
+def test_dry_run_lists_one_job_per_shard(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "tiny.yaml", merge(TINY, {"shards": 4}))
+    counts = job_counts(run_snakemake(tmp_path, "-n", "--configfile", str(config)).stdout)
+    # fuse_initial_labels: pCAM and sCAM; postprocess_crf: the joint and the retrained model
+    expected = {"extract_saliency": 4, "dump_cams": 4, "fuse_initial_labels": 8, "refine_ctlr": 4, "postprocess_crf": 8}
+    assert {rule: counts.get(rule) for rule in SHARDED_RULES} == expected
+    assert counts["gather_saliency"] == counts["gather_cams"] == counts["gather_refined_labels"] == 1
+    assert counts["gather_initial_labels"] == counts["gather_crf"] == 2
+
+
+def test_sharded_outputs_equal_the_unsharded_ones(finished_run: Path, sharded_run: Path) -> None:
+    shards = sharded_run / "results" / "tiny" / "shards"
+    assert sorted(p.name for p in (shards / "saliency").iterdir()) == ["0-of-4", "1-of-4", "2-of-4", "3-of-4"]
+    per_shard = [len(list((shards / "saliency" / name).glob("*.png"))) for name in sorted(os.listdir(shards / "saliency"))]
+    assert sum(per_shard) == 12 and max(per_shard) < 12, per_shard
+    assert compare_runs(finished_run / "results" / "tiny", sharded_run / "results" / "tiny") == []
 
 
 def test_lint_reports_only_the_documented_pythonpath_lint() -> None:
@@ -145,16 +123,17 @@ def test_lint_reports_only_the_documented_pythonpath_lint() -> None:
         timeout=300,
     )
     lints = re.findall(r"^\s*\* (.+)$", result.stdout + result.stderr, flags=re.MULTILINE)
-    assert lints == ["Environment variable PYTHONPATH used but not asserted with envvars directive in line 7.:"]
+    assert lints == ["Environment variable PYTHONPATH used but not asserted with envvars directive in line 8.:"]
 
 
-def test_demo_sonet_shares_the_ctlr_steps_and_writes_table_1(finished_run: Path) -> None:
-    result = _snakemake(finished_run, "demo_sonet", "--configfile", str(finished_run / "tiny.yaml"))
-    ran = _scheduled_rules(result.stdout + result.stderr)
+def test_demo_sonet_shares_the_ctlr_steps_and_writes_table_1(finished_run: Path, tmp_path: Path) -> None:
+    workdir = shutil.copytree(finished_run, tmp_path / "workflow")  # keeps mtimes: the CTLR outputs stay up to date
+    result = run_snakemake(workdir, "demo_sonet", "--configfile", str(workdir / "tiny.yaml"))
+    ran = set(job_counts(result.stdout + result.stderr))
     assert {"train_objectness", "objectness_maps", "sonet_labels", "train_sonet", "evaluate_sonet"} <= ran
     assert not ran & {"make_dataset", "train_classifier", "dump_cams"}, "shared steps must be reused"
 
-    run = finished_run / "results" / "tiny"
+    run = workdir / "results" / "tiny"
     pseudo = pd.read_csv(run / "metrics" / "sonet_pseudo_labels.csv")
     assert pseudo["labels"].tolist() == [
         "C_m",

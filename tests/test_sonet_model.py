@@ -16,8 +16,8 @@ from wsss_core.data.synthetic import generate_dataset
 from wsss_core.infer import predict_probs
 from wsss_core.io import InputError, read_label_map, write_gray
 from wsss_core.models.sonet import SONet, build_sonet
-from wsss_core.train import TrainConfig, WeakLabelDataset, sonet_losses, train_sonet
 from wsss_core.sonet import make_sonet_labels
+from wsss_core.train import TrainConfig, WeakLabelDataset, sonet_losses, train_sonet
 
 NUM_CLASSES = 3
 

@@ -1,7 +1,8 @@
-"""Rule dump_cams -> wsss_core.cams.dump_cams."""
+"""Rule dump_cams -> wsss_core.cams.dump_cams (one shard)."""
 
 from wsss_core.cams import dump_cams
 from wsss_core.logs import log_to
+from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):
     dump_cams(
@@ -11,4 +12,5 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.output.cams,
         max_side=snakemake.params.max_side,
         threads=snakemake.threads,
+        shard=Shard.parse(snakemake.wildcards.shard),
     )

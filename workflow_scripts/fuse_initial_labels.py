@@ -1,7 +1,8 @@
-"""Rule fuse_initial_labels -> wsss_core.labels.fuse_label_maps."""
+"""Rule fuse_initial_labels -> wsss_core.labels.fuse_label_maps (one shard)."""
 
 from wsss_core.labels import fuse_label_maps
 from wsss_core.logs import log_to
+from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):
     fuse_label_maps(
@@ -10,8 +11,9 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.input.cams,
         snakemake.wildcards.cam,
         snakemake.input.saliency,
-        snakemake.output[0],
+        snakemake.output.labels,
         cam_fg_threshold=snakemake.params.pcam_fg_threshold,
         fg_threshold=snakemake.params.saliency_fg_threshold,
         workers=snakemake.threads,
+        shard=Shard.parse(snakemake.wildcards.shard),
     )

@@ -1,8 +1,9 @@
-"""Rule postprocess_crf -> wsss_core.postprocess.postprocess_crf."""
+"""Rule postprocess_crf -> wsss_core.postprocess.postprocess_crf (one shard)."""
 
 from wsss_core.crf import CrfParams
 from wsss_core.logs import log_to
 from wsss_core.postprocess import postprocess_crf
+from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):
     postprocess_crf(
@@ -13,4 +14,5 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.output.ms_crf,
         crf=CrfParams.from_config(snakemake.params.crf),
         workers=snakemake.threads,
+        shard=Shard.parse(snakemake.wildcards.shard),
     )

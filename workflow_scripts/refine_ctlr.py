@@ -1,8 +1,9 @@
-"""Rule refine_ctlr -> wsss_core.refine.refine_ctlr."""
+"""Rule refine_ctlr -> wsss_core.refine.refine_ctlr (one shard)."""
 
 from wsss_core.crf import CrfParams
 from wsss_core.logs import log_to
 from wsss_core.refine import refine_ctlr
+from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):
     refine_ctlr(
@@ -16,4 +17,5 @@ with log_to(snakemake.log[0], snakemake.rule):
         pcam_fg_threshold=snakemake.params.pcam_fg_threshold,
         prediction_variant=snakemake.params.prediction_variant,
         workers=snakemake.threads,
+        shard=Shard.parse(snakemake.wildcards.shard),
     )

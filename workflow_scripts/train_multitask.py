@@ -1,24 +1,28 @@
-"""Rules train_joint and retrain -> wsss_core.train.train_multitask."""
+"""Rules train_joint and retrain -> wsss_core.train.train_multitask (under torchrun when gpu > 1)."""
 
 from wsss_core.crf import CrfParams
+from wsss_core.distributed import run_training
 from wsss_core.logs import log_to
-from wsss_core.train import train_multitask
 
 with log_to(snakemake.log[0], snakemake.rule):
-    train_multitask(
-        snakemake.input.dataset,
-        snakemake.params.split,
-        snakemake.input.init,
-        snakemake.input.seg_labels,
-        snakemake.input.ca_prior,
-        snakemake.output.checkpoint,
-        snakemake.output.ca_labels,
-        snakemake.output.history,
-        train_config=snakemake.params.train,
-        crf=CrfParams.from_config(snakemake.params.crf),
-        ca_prior_threshold=snakemake.params.ca_prior_threshold,
-        ca_refresh_every=snakemake.params.ca_refresh_every,
-        max_side=snakemake.params.max_side,
-        threads=snakemake.threads,
-        workers=snakemake.threads,
+    run_training(
+        "train_multitask",
+        {
+            "dataset_root": snakemake.input.dataset,
+            "split": snakemake.params.split,
+            "init_checkpoint": snakemake.input.init,
+            "seg_label_dir": snakemake.input.seg_labels,
+            "ca_prior_dir": snakemake.input.ca_prior,
+            "output_checkpoint": snakemake.output.checkpoint,
+            "output_ca_label_dir": snakemake.output.ca_labels,
+            "log_csv": snakemake.output.history,
+            "train_config": snakemake.params.train,
+            "crf": CrfParams.from_config(snakemake.params.crf),
+            "ca_prior_threshold": snakemake.params.ca_prior_threshold,
+            "ca_refresh_every": snakemake.params.ca_refresh_every,
+            "max_side": snakemake.params.max_side,
+            "threads": snakemake.threads,
+            "workers": snakemake.threads,
+        },
+        gpus=snakemake.resources.gpu,
     )

@@ -1,18 +1,22 @@
-"""Rule train_sonet -> wsss_core.train.train_sonet (Eq. 5)."""
+"""Rule train_sonet -> wsss_core.train.train_sonet (Eq. 5; under torchrun when gpu > 1)."""
 
+from wsss_core.distributed import run_training
 from wsss_core.logs import log_to
-from wsss_core.train import train_sonet
 
 with log_to(snakemake.log[0], snakemake.rule):
-    train_sonet(
-        snakemake.input.dataset,
-        snakemake.params.split,
-        snakemake.input.seg_labels,
-        snakemake.input.objectness,
-        snakemake.output.checkpoint,
-        snakemake.output.history,
-        model_config=snakemake.params.model,
-        train_config=snakemake.params.train,
-        objectness_threshold=snakemake.params.objectness_threshold,
-        threads=snakemake.threads,
+    run_training(
+        "train_sonet",
+        {
+            "dataset_root": snakemake.input.dataset,
+            "split": snakemake.params.split,
+            "seg_label_dir": snakemake.input.seg_labels,
+            "objectness_dir": snakemake.input.objectness,
+            "output_checkpoint": snakemake.output.checkpoint,
+            "log_csv": snakemake.output.history,
+            "model_config": snakemake.params.model,
+            "train_config": snakemake.params.train,
+            "objectness_threshold": snakemake.params.objectness_threshold,
+            "threads": snakemake.threads,
+        },
+        gpus=snakemake.resources.gpu,
     )

@@ -19,6 +19,7 @@ from wsss_core.data.transforms import network_input
 from wsss_core.device import mixed_precision, pick_device, place_images, place_model
 from wsss_core.io import read_rgb
 from wsss_core.models import MultiTaskNet, load_model
+from wsss_core.sharding import ALL_IMAGES, Shard
 from wsss_core.store import write_store
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ def dump_cams(
     *,
     max_side: int | None = None,
     threads: int | None = None,
+    shard: Shard = ALL_IMAGES,
 ) -> None:
-    """Write CAM, sCAM (Eq. 2) and pCAM (Eq. 3) of every image of ``split`` to an HDF5 store.
+    """Write CAM, sCAM (Eq. 2) and pCAM (Eq. 3) of every image of ``split`` in ``shard`` to an HDF5 store.
 
     Both normalisations are computed over all C classes; only the channels of
     the classes present in the image (attribute ``classes``, 1-based, in the
@@ -81,11 +83,11 @@ def dump_cams(
     device = pick_device(threads)
     model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
-    ids = index.ids(split)
-    log.info("dumping CAM/sCAM/pCAM of %d %s images from %s", len(ids), split, checkpoint)
+    ids = shard.select(index.ids(split))
+    log.info("dumping CAM/sCAM/pCAM of %d %s images (shard %s) from %s", len(ids), split, shard.name, checkpoint)
     with write_store(output_store) as store:
         store.set_attrs(class_names=list(index.class_names), normalisations=["cam", "scam", "pcam"])
-        for image_id in tqdm(ids, desc="CAMs", unit="img", mininterval=2.0):
+        for image_id in tqdm(ids, desc=f"CAMs {shard.name}", unit="img", mininterval=2.0):
             cam = image_cams(model, read_rgb(index.image_path(image_id)), device, max_side)
             classes = np.asarray(index.present_classes(image_id), dtype=np.int64)
             channels = torch.as_tensor(classes - 1, device=cam.device)

@@ -17,6 +17,7 @@ import numpy as np
 from wsss_core.data.dataset import load_index
 from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_gray, write_label_map
 from wsss_core.parallel import map_images
+from wsss_core.sharding import ALL_IMAGES, Shard
 from wsss_core.store import read_store
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,9 @@ def fuse_label_maps(
     cam_fg_threshold: float,
     fg_threshold: float,
     workers: int = 1,
+    shard: Shard = ALL_IMAGES,
 ) -> None:
-    """Write the fused label PNG of every image of ``split`` into ``output_dir`` (atomically).
+    """Write the fused label PNG of every image of ``split`` in ``shard`` into ``output_dir`` (atomically).
 
     ``cam_kind`` picks the maps read from ``cam_store`` (``pcam`` or ``scam``);
     ``foreground_dir`` holds one 0-255 PNG per image id.
@@ -104,7 +106,7 @@ def fuse_label_maps(
     if cam_kind not in CAM_KINDS:
         raise ValueError(f"cam_kind must be one of {CAM_KINDS}, got {cam_kind!r}")
     index = load_index(dataset_root)
-    ids = index.ids(split)
+    ids = shard.select(index.ids(split))
     foreground_dir = Path(foreground_dir)
     log.info("fusing %s with %s for %d %s images", cam_kind, foreground_dir, len(ids), split)
 
@@ -118,4 +120,4 @@ def fuse_label_maps(
         fuse = functools.partial(
             _fuse_one, output_dir=tmp_dir, cam_fg_threshold=cam_fg_threshold, fg_threshold=fg_threshold
         )
-        map_images(fuse, items(), workers=workers, total=len(ids), desc=f"fuse {cam_kind}")
+        map_images(fuse, items(), workers=workers, total=len(ids), desc=f"fuse {cam_kind} {shard.name}")

@@ -5,9 +5,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Iterator
+
+
+def _cluster_job() -> str:
+    """The SLURM job (and GPUs) this process runs in, as a log suffix; empty outside SLURM."""
+    job_id = os.environ.get("SLURM_JOB_ID")
+    if not job_id:
+        return ""
+    return f" in SLURM job {job_id} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')})"
 
 
 @contextlib.contextmanager
@@ -26,7 +35,7 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
         root.addHandler(handler)
     root.setLevel(logging.INFO)
     logger = logging.getLogger(f"wsss.{step}")
-    logger.info("step %s started", step)
+    logger.info("step %s started on %s%s", step, socket.gethostname(), _cluster_job())
     try:
         yield logger
         logger.info("step %s finished", step)

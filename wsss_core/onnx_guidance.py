@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
 from wsss_core.io import InputError, atomic_directory, read_rgb, write_gray
+from wsss_core.sharding import ALL_IMAGES, Shard
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,14 @@ def onnx_saliency_maps(
     output_index: int = 0,
     apply_sigmoid: bool = False,
     threads: int | None = None,
+    shard: Shard = ALL_IMAGES,
 ) -> None:
     """Write the map of ONNX network ``model_path`` for every image of ``split`` as ``<output_dir>/<id>.png``.
 
     ``input_size`` is the network input (H, W); ``mean`` / ``std`` normalise
     the [0, 1] RGB input per channel. See the module docstring for the
-    per-image steps (min-max normalisation per image, U²-Net style). Maps are
+    per-image steps (min-max normalisation per image, U²-Net style). Only the
+    images of ``shard`` are processed. Maps are
     8-bit grayscale; ``output_dir`` is replaced atomically.
     """
     model_path = Path(model_path)
@@ -151,9 +154,9 @@ def onnx_saliency_maps(
     session = _session(model_path, threads)
     input_name, input_dtype = _check_input(session, model_path, size)  # type: ignore[arg-type]
     index = load_index(dataset_root)
-    ids = index.ids(split)
+    ids = shard.select(index.ids(split))
     with atomic_directory(output_dir) as tmp:
-        for image_id in tqdm(ids, desc=f"onnx guidance {split}", unit="img", mininterval=2.0):
+        for image_id in tqdm(ids, desc=f"onnx guidance {split} {shard.name}", unit="img", mininterval=2.0):
             image = read_rgb(index.image_path(image_id))
             height, width = image.shape[:2]
             resized = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)

@@ -13,6 +13,7 @@ from wsss_core.crf import CrfParams, dense_crf
 from wsss_core.data.dataset import load_index
 from wsss_core.io import atomic_directory, read_rgb, write_label_map
 from wsss_core.parallel import map_images
+from wsss_core.sharding import ALL_IMAGES, Shard
 from wsss_core.store import read_store
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,14 @@ def postprocess_crf(
     *,
     crf: CrfParams,
     workers: int = 1,
+    shard: Shard = ALL_IMAGES,
 ) -> None:
-    """CRF on the single-scale and on the multi-scale + flip probabilities of every image.
+    """CRF on the single-scale and on the multi-scale + flip probabilities of every image of ``shard``.
 
     Writes the MAP label maps to ``output_crf_dir`` and ``output_ms_crf_dir``.
     """
     index = load_index(dataset_root)
-    ids = index.ids(split)
+    ids = shard.select(index.ids(split))
     log.info("CRF post-processing of %d %s predictions from %s", len(ids), split, predictions)
     with (
         read_store(predictions) as store,
@@ -54,4 +56,4 @@ def postprocess_crf(
                 yield image_id, index.image_path(image_id), probs["seg_single"], probs["seg_ms"]
 
         run = functools.partial(_crf_one, single_dir=single_dir, ms_dir=ms_dir, crf=crf)
-        map_images(run, items(), workers=workers, total=len(ids), desc="CRF")
+        map_images(run, items(), workers=workers, total=len(ids), desc=f"CRF {shard.name}")

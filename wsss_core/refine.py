@@ -14,6 +14,7 @@ from wsss_core.data.dataset import load_index
 from wsss_core.io import atomic_directory, read_rgb, write_gray, write_label_map
 from wsss_core.labels import fuse_initial_labels
 from wsss_core.parallel import map_images
+from wsss_core.sharding import ALL_IMAGES, Shard
 from wsss_core.store import read_store
 
 log = logging.getLogger(__name__)
@@ -102,15 +103,16 @@ def refine_ctlr(
     pcam_fg_threshold: float,
     prediction_variant: str = "ms",
     workers: int = 1,
+    shard: Shard = ALL_IMAGES,
 ) -> None:
-    """Write G_ca^ref (0/255 PNGs) and G_seg^ref (label PNGs) for every image of ``split``.
+    """Write G_ca^ref (0/255 PNGs) and G_seg^ref (label PNGs) for every image of ``split`` in ``shard``.
 
     ``predictions`` is the store written by :func:`wsss_core.infer.predict_split`
     for the jointly trained model; ``prediction_variant`` picks its
     single-scale (``single``) or multi-scale + flip (``ms``) probabilities.
     """
     index = load_index(dataset_root)
-    ids = index.ids(split)
+    ids = shard.select(index.ids(split))
     seg_key, ca_key = f"seg_{prediction_variant}", f"ca_{prediction_variant}"
     log.info("cross-task label refinement of %d %s images from %s", len(ids), split, predictions)
     with (
@@ -130,4 +132,4 @@ def refine_ctlr(
         refine = functools.partial(
             _refine_one, ca_dir=ca_dir, seg_dir=seg_dir, crf=crf, pcam_fg_threshold=pcam_fg_threshold
         )
-        map_images(refine, items(), workers=workers, total=len(ids), desc="CTLR")
+        map_images(refine, items(), workers=workers, total=len(ids), desc=f"CTLR {shard.name}")

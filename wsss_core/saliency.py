@@ -20,16 +20,18 @@ percentile, clipped to [0, 1] and smoothed.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Mapping
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
 from wsss_core.io import InputError, atomic_directory, read_gray, read_rgb, write_gray
 from wsss_core.onnx_guidance import onnx_saliency_maps
+from wsss_core.parallel import map_images
+from wsss_core.sharding import ALL_IMAGES, Shard
 
 SALIENCY_METHODS = ("classical", "precomputed", "onnx")
 
@@ -137,6 +139,8 @@ def extract_saliency(
     method: str = "classical",
     source: str | Path | None = None,
     onnx_options: Mapping[str, Any] | None = None,
+    shard: Shard = ALL_IMAGES,
+    workers: int = 1,
     **params: float | int,
 ) -> None:
     """Write the saliency map Pt_sal of every image of ``split`` as ``<output_dir>/<id>.png``.
@@ -146,22 +150,35 @@ def extract_saliency(
     ``<id>.png`` maps of the directory ``source`` (how DSS / PoolNet maps are
     brought in); ``onnx`` runs the ONNX model file ``source`` with
     ``onnx_options`` (see :func:`wsss_core.onnx_guidance.onnx_saliency_maps`).
-    Maps are 8-bit grayscale (0-255); ``output_dir`` is replaced atomically.
+    Only the images of ``shard`` are processed, on ``workers`` processes
+    (classical and precomputed). Maps are 8-bit grayscale (0-255);
+    ``output_dir`` is replaced atomically.
     """
     if method not in SALIENCY_METHODS:
         raise ValueError(f"unknown saliency method {method!r}; available: {SALIENCY_METHODS}")
     if method != "classical" and source is None:
         raise ValueError(f"saliency method {method!r} needs its source (guidance.dir or guidance.onnx.model)")
     if method == "onnx":
-        onnx_saliency_maps(source, dataset_root, split, output_dir, **dict(onnx_options or {}))
+        onnx_saliency_maps(source, dataset_root, split, output_dir, shard=shard, **dict(onnx_options or {}))
         return
     index = load_index(dataset_root)
-    ids = index.ids(split)
+    ids = shard.select(index.ids(split))
     with atomic_directory(output_dir) as tmp:
-        for image_id in tqdm(ids, desc=f"saliency {split} ({method})", unit="img", mininterval=2.0):
-            image = read_rgb(index.image_path(image_id))
-            if method == "precomputed":
-                saliency = _import_map(Path(source), image_id, image.shape[:2])
-            else:
-                saliency = np.round(classical_saliency(image, **params) * 255.0).astype(np.uint8)
-            write_gray(tmp / f"{image_id}.png", saliency)
+        write = functools.partial(
+            _write_saliency, output_dir=tmp, source=None if source is None else Path(source), params=params
+        )
+        items = ((image_id, index.image_path(image_id)) for image_id in ids)
+        map_images(write, items, workers=workers, total=len(ids), desc=f"saliency {split} {shard.name} ({method})")
+
+
+def _write_saliency(
+    item: tuple[str, Path], output_dir: Path, source: Path | None, params: Mapping[str, float | int]
+) -> None:
+    """Write one map: imported from ``source`` when given, else :func:`classical_saliency`."""
+    image_id, image_path = item
+    image = read_rgb(image_path)
+    if source is not None:
+        saliency = _import_map(source, image_id, image.shape[:2])
+    else:
+        saliency = np.round(classical_saliency(image, **params) * 255.0).astype(np.uint8)
+    write_gray(output_dir / f"{image_id}.png", saliency)

@@ -11,6 +11,12 @@
 Every epoch leaves a resume state next to the output checkpoint; a stage
 re-run with the same inputs and settings continues after the last finished
 epoch. A per-epoch CSV records the mean losses.
+
+Under torchrun (:func:`wsss_core.distributed.run_training` with ``gpus > 1``)
+:func:`fit` trains with DistributedDataParallel: each of the N processes takes
+``batch_size / N`` images of every batch, so the effective batch, the
+iterations per epoch and the poly schedule are those of one process; rank 0
+writes the checkpoint, the resume state and the CSV.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
+from wsss_core import distributed
 from wsss_core.crf import CrfParams
 from wsss_core.data.dataset import DatasetIndex, load_index
 from wsss_core.data.transforms import augment, build_augmentation, network_input, to_tensor
@@ -207,6 +215,45 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
 LossFunction = Callable[[nn.Module, Tensor, dict[str, Tensor]], dict[str, Tensor]]
 
 
+def _data_parallel(model: nn.Module, device: torch.device) -> nn.Module:
+    """``model`` wrapped in DistributedDataParallel (rank 0's weights are broadcast to every rank).
+
+    On CUDA its batch norms become SyncBatchNorm first, so the statistics are
+    those of the whole batch; torch's SyncBatchNorm rejects CPU tensors in
+    training, so on the CPU (gloo, the tests) every rank normalises with the
+    statistics of its own share. The swap keeps parameters, buffers and state
+    dict keys, and happens in place: ``model`` keeps being the unwrapped network.
+    """
+    if device.type == "cuda":
+        nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    # static_graph: every step of a stage runs the same branches, so the set of parameters
+    # taking part in the loss never changes. Frozen branches have requires_grad=False and
+    # are not registered with DDP at all, and today every trainable parameter of every
+    # network reaches the loss; static_graph keeps DDP correct should a network have
+    # trainable parameters it never uses (the default fails at the second step then),
+    # without the per-step autograd-graph search of find_unused_parameters=True.
+    return DistributedDataParallel(
+        model, device_ids=[torch.cuda.current_device()] if device.type == "cuda" else None, static_graph=True
+    )
+
+
+def _reduce_mean(sums: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Average the per-rank values of ``sums`` (same keys, same order on every rank) over the ranks."""
+    keys = list(sums)
+    values = torch.tensor([sums[key] for key in keys], dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(values)
+    return dict(zip(keys, (values / distributed.world_size()).tolist()))
+
+
+def _broadcast_buffers(model: nn.Module) -> None:
+    """Give every rank rank 0's buffers (batch-norm statistics), as DDP does before each forward.
+
+    After an epoch all ranks then hold exactly the network rank 0 saves.
+    """
+    for buffer in model.buffers():
+        torch.distributed.broadcast(buffer, src=0)
+
+
 def multitask_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor], branches: Sequence[str]) -> dict[str, Tensor]:
     """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8)."""
     out = model(images, branches=branches)
@@ -241,7 +288,28 @@ def fit(
     under bf16 autocast with channels-last tensors. After every epoch a
     resume state is written next to ``output_checkpoint``; a state with the
     same ``fingerprint`` is resumed from.
+
+    In a process group (:mod:`wsss_core.distributed`) ``losses`` gets the
+    DistributedDataParallel wrapper of ``model``; a DistributedSampler gives
+    each of the N ranks ``batch_size / N`` images of every batch (a
+    ValueError when it is not divisible), so the effective batch, the
+    iterations per epoch and the poly schedule are those of one process.
+    The logged losses are averaged over the ranks. Rank 0 alone writes the
+    resume state, the CSV and the checkpoint (the unwrapped network's state
+    dict) and runs ``on_resume`` / ``on_epoch_end`` (they write files the
+    dataset reads); the other ranks wait for it.
     """
+    world = distributed.world_size()
+    batch_size = min(config.batch_size, len(dataset))
+    if batch_size % world:
+        clipped = ""
+        if batch_size < config.batch_size:
+            clipped = f" (batch_size {config.batch_size} clipped to the {len(dataset)} samples)"
+        raise ValueError(
+            f"{stage}: batch_size {batch_size}{clipped} is not divisible by the {world} training processes; "
+            f"use a batch size that is a multiple of train_gpus"
+        )
+    main_process = distributed.is_main_process()
     place_model(model, device)
     optimizer = _optimizer(model, config)
     resume_path = _resume_path(output_checkpoint)
@@ -256,20 +324,28 @@ def fit(
             start_epoch = int(state["epoch"])
             log.info("%s: resuming from %s after epoch %d", stage, resume_path, start_epoch)
             if on_resume is not None:
-                on_resume(start_epoch)
+                if main_process:
+                    on_resume(start_epoch)
+                distributed.barrier()
         else:
             log.info("%s: ignoring %s (written for other inputs or settings)", stage, resume_path)
 
-    batch_size = min(config.batch_size, len(dataset))
+    network, sampler = model, None
+    if distributed.is_distributed():
+        network = _data_parallel(model, device)
+        sampler = DistributedSampler(dataset, shuffle=True, seed=config.seed, drop_last=True)
     iterations_per_epoch = len(dataset) // batch_size
     max_iterations = config.epochs * iterations_per_epoch
     for epoch in range(start_epoch, config.epochs):
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         loader = DataLoader(
             dataset,
-            batch_size=batch_size,
-            shuffle=True,
+            batch_size=batch_size // world,
+            shuffle=sampler is None,
+            sampler=sampler,
             drop_last=True,
             num_workers=config.num_workers,
             generator=torch.Generator().manual_seed(config.seed * 1000 + epoch),
@@ -277,7 +353,13 @@ def fit(
         model.train()
         sums: dict[str, float] = {}
         started = time.monotonic()
-        progress = tqdm(loader, desc=f"{stage} epoch {epoch + 1}/{config.epochs}", unit="batch", mininterval=2.0)
+        progress = tqdm(
+            loader,
+            desc=f"{stage} epoch {epoch + 1}/{config.epochs}",
+            unit="batch",
+            mininterval=2.0,
+            disable=not main_process,
+        )
         for step, batch in enumerate(progress):
             iteration = epoch * iterations_per_epoch + step
             factor = (1.0 - iteration / max_iterations) ** config.poly_power
@@ -286,7 +368,7 @@ def fit(
             images = place_images(batch.pop("image"), device)
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
             with mixed_precision(device):
-                terms = losses(model, images, batch)
+                terms = losses(network, images, batch)
                 loss = total_loss(terms)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{stage}: loss became {loss.item()} at epoch {epoch + 1}, step {step}")
@@ -296,33 +378,45 @@ def fit(
             for key, value in {**terms, "loss": loss}.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
             progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        if distributed.is_distributed():
+            sums = _reduce_mean(sums, device)
+            _broadcast_buffers(model)
         row = {"epoch": epoch + 1, **{key: value / iterations_per_epoch for key, value in sums.items()}}
         row.update(lr=optimizer.param_groups[0]["lr"], seconds=round(time.monotonic() - started, 2))
         history.append(row)
         log.info("%s: %s", stage, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1)
-        _save(
-            {
-                "fingerprint": fingerprint,
-                "epoch": epoch + 1,
-                "state_dict": _state_dict_cpu(model),
-                "optimizer": optimizer.state_dict(),
-                "history": history,
-            },
-            resume_path,
-        )
+        if main_process:
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1)
+            _save(
+                {
+                    "fingerprint": fingerprint,
+                    "epoch": epoch + 1,
+                    "state_dict": _state_dict_cpu(model),
+                    "optimizer": optimizer.state_dict(),
+                    "history": history,
+                },
+                resume_path,
+            )
+            with atomic_path(log_csv) as tmp:
+                pd.DataFrame(history).to_csv(tmp, index=False)
+        distributed.barrier()
+
+    if main_process:
         with atomic_path(log_csv) as tmp:
             pd.DataFrame(history).to_csv(tmp, index=False)
-
-    with atomic_path(log_csv) as tmp:
-        pd.DataFrame(history).to_csv(tmp, index=False)
-    _save(
-        {"model_config": model.model_config, "state_dict": _state_dict_cpu(model), "stage": stage, "epochs": config.epochs},
-        output_checkpoint,
-    )
-    resume_path.unlink(missing_ok=True)
-    log.info("%s: wrote %s", stage, output_checkpoint)
+        _save(
+            {
+                "model_config": model.model_config,
+                "state_dict": _state_dict_cpu(model),
+                "stage": stage,
+                "epochs": config.epochs,
+            },
+            output_checkpoint,
+        )
+        resume_path.unlink(missing_ok=True)
+        log.info("%s: wrote %s", stage, output_checkpoint)
+    distributed.barrier()
 
 
 def _train_new_model(
@@ -471,7 +565,8 @@ def train_multitask(
     for the prior maps of ``ca_prior_dir``, then, after every
     ``ca_refresh_every``-th epoch (0 = never), CRF_d((Pr_ca + prior) / 2)
     from the current network (Eq. 4). The directory ends holding the labels
-    of the last epoch.
+    of the last epoch. Under torchrun rank 0 alone writes them (with the
+    unwrapped network, see :func:`fit`) while the other ranks wait.
     """
     config = TrainConfig.from_config(train_config)
     torch.manual_seed(config.seed)
@@ -500,7 +595,9 @@ def train_multitask(
                 model, index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers
             )
 
-    _binarise_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
+    if distributed.is_main_process():  # rank 0 writes the labels every rank's dataset reads
+        _binarise_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
+    distributed.barrier()
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
     settings = {
         **asdict(config),

@@ -21,6 +21,7 @@ The generated demo dataset (:mod:`wsss_core.data.synthetic`) writes this layout.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -30,6 +31,11 @@ import numpy as np
 from wsss_core.io import InputError, atomic_directory
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def id_digest(image_id: str) -> str:
+    """SHA-1 hex digest of an image id: a stable order that depends on neither list order nor Python's hash seed."""
+    return hashlib.sha1(image_id.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ inclusive pixel coordinates become 0-based ones with x1 / y1 exclusive
 
 from __future__ import annotations
 
-import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from wsss_core.data.dataset import write_index
+from wsss_core.data.dataset import id_digest, write_index
 from wsss_core.io import IGNORE_LABEL, InputError, read_image_size, read_label_map
 
 VOC_CLASSES: tuple[str, ...] = (
@@ -180,7 +179,7 @@ def _read_id_list(list_path: Path) -> list[str]:
 def holdout_ids(ids: list[str] | tuple[str, ...], fraction: float) -> set[str]:
     """The ``round(fraction * len(ids))`` ids with the smallest SHA-1 digest."""
     count = round(fraction * len(ids))
-    ranked = sorted(ids, key=lambda image_id: (hashlib.sha1(image_id.encode("utf-8")).hexdigest(), image_id))
+    ranked = sorted(ids, key=lambda image_id: (id_digest(image_id), image_id))
     return set(ranked[:count])
 
 

@@ -50,8 +50,8 @@ from torchvision.models import mobilenetv2 as tv_mobilenetv2
 from torchvision.models import resnet as tv_resnet
 
 from wsss_core.io import InputError
-from wsss_core.models.weights import load_exact, read_state_dict
 from wsss_core.models.resnet38 import ResNet38
+from wsss_core.models.weights import load_exact, read_state_dict
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,136 @@
+"""The tiny DAG through profiles/slurm on a real one-node SLURM cluster started on this machine.
+
+``cluster_up.sh`` installs and starts munge, slurmctld and slurmd (root and
+apt needed); without them the test is skipped with the reason, unless
+``WSSS_REQUIRE_SLURM=1`` (set by CI), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+from workflow_helpers import REPO, SNAKEMAKE, TINY, compare_runs, job_counts, merge, write_config
+
+HERE = Path(__file__).resolve().parent
+PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
+JOBCOMP_LOG = Path("/var/log/slurm/jobcomp.log")
+LOCAL_RULES = {"all", "gather_saliency", "gather_cams", "gather_initial_labels", "gather_refined_labels", "gather_crf"}
+GPU_RULES = {"train_classifier", "dump_cams", "train_joint", "predict", "retrain"}
+TIMEOUT_S = 1500
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("WSSS_REQUIRE_SLURM") == "1":
+        pytest.fail(f"WSSS_REQUIRE_SLURM=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster() -> Iterator[None]:
+    if os.geteuid() != 0:
+        _unavailable("the SLURM test starts slurmctld/slurmd/munged and must run as root")
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        _unavailable("snakemake-executor-plugin-slurm is not installed")
+    # a cluster started by the caller (CI's .ci/run) is left running
+    already_up = shutil.which("scontrol") is not None and "UP" in subprocess.run(
+        ["scontrol", "ping"], capture_output=True, text=True, check=False
+    ).stdout
+    partition = yaml.safe_load(PROFILE.read_text())["default-resources"]["slurm_partition"]
+    started = subprocess.run(
+        ["bash", str(HERE / "cluster_up.sh")],
+        env={**os.environ, "SLURM_PARTITION": partition},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if started.returncode != 0:
+        _unavailable(f"cannot start a one-node SLURM cluster here:\n{started.stdout[-2000:]}{started.stderr[-2000:]}")
+    yield
+    if not already_up:
+        subprocess.run(["bash", str(HERE / "cluster_down.sh")], capture_output=True, text=True, timeout=120)
+
+
+def _test_profile(directory: Path) -> Path:
+    """profiles/slurm as shipped, with what the one-node test cluster needs.
+
+    No accounting daemon: job status from squeue (the cluster's MinJobAge keeps
+    finished jobs listed), first status check after 10 s. Memory requests
+    shrunk to fit one small node.
+    """
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile["default-resources"]["mem_mb"] = 1000
+    profile["set-resources"] = {rule: {**resources, "mem_mb": 2000} for rule, resources in profile["set-resources"].items()}
+    profile["slurm-status-command"] = "squeue"
+    profile["slurm-init-seconds-before-status-checks"] = 10
+    profile["latency-wait"] = 5
+    directory.mkdir(parents=True)
+    (directory / "config.yaml").write_text(yaml.safe_dump(profile))
+    return directory
+
+
+def _run_through_slurm(workdir: Path, profile: Path, config: Path) -> str:
+    """Run the workflow with the SLURM profile; returns its log (verbose: the plugin's sbatch calls)."""
+    command = [
+        *SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+        "--profile", str(profile), "--configfile", str(config), "--verbose",
+    ]  # fmt: skip
+    # jobs inherit this environment (sbatch --export=ALL): this Python first on PATH
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    log_path = workdir / "snakemake_slurm.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            returncode = process.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # Snakemake may ignore SIGTERM while it polls
+            subprocess.run(["scancel", "--user", "root"], check=False)
+            returncode = None
+    output = log_path.read_text()
+    assert returncode == 0, f"snakemake --profile slurm ended with {returncode}:\n{output[-6000:]}"
+    return output
+
+
+def test_tiny_dag_runs_as_slurm_jobs_and_matches_the_local_run(
+    slurm_cluster: None, finished_run: Path, tmp_path: Path
+) -> None:
+    workdir = tmp_path / "workflow"
+    workdir.mkdir()
+    # one worker per shard job, so the two shards of a per-image rule run side by side on the 2-CPU node
+    config = write_config(workdir / "tiny.yaml", merge(TINY, {"shards": 2, "threads": {"per_image": 1}}))
+    output = _run_through_slurm(workdir, _test_profile(tmp_path / "profile"), config)
+
+    # every job of a non-local rule was submitted to SLURM, each under its own job id
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)", output)
+    rules_submitted = [re.search(r"slurm_logs/rule_(\w+)/", log).group(1) for _, log in submitted]
+    expected = {rule: count for rule, count in job_counts(output).items() if rule not in LOCAL_RULES}
+    assert {rule: rules_submitted.count(rule) for rule in set(rules_submitted)} == expected
+    job_ids = {job_id for job_id, _ in submitted}
+    assert len(job_ids) == len(submitted) == sum(expected.values())
+
+    # the GPU-tagged rules asked SLURM for a GPU through the plugin (sbatch --gpus=1)
+    sbatch_calls = [line for line in output.splitlines() if "sbatch call:" in line]
+    gpu_calls = [line for line in sbatch_calls if re.search(r"--gpus=1\b", line)]
+    assert gpu_calls and len(gpu_calls) == sum(expected[rule] for rule in GPU_RULES), sbatch_calls
+    assert not any("--gpus" in line for line in sbatch_calls if "rule_extract_saliency" in line)
+
+    # SLURM's own record: each job id completed (jobcomp/filetxt)
+    records = dict(re.findall(r"JobId=(\d+) .*?JobState=(\w+)", JOBCOMP_LOG.read_text()))
+    assert {job_id: records.get(job_id) for job_id in job_ids} == dict.fromkeys(job_ids, "COMPLETED")
+    # and each rule's log names the job it ran in
+    assert "SLURM job" in (workdir / "results" / "tiny" / "logs" / "train_joint.log").read_text()
+
+    # two shards per per-image stage, and the same results as the local, unsharded run
+    assert sorted(p.name for p in (workdir / "results" / "tiny" / "shards" / "saliency").iterdir()) == ["0-of-2", "1-of-2"]
+    local_run, slurm_run = finished_run / "results" / "tiny", workdir / "results" / "tiny"
+    assert compare_runs(local_run, slurm_run) == []

@@ -1,0 +1,129 @@
+"""Running the real Snakemake workflow from tests, and comparing the outputs of two runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+# A DAG of the whole CTLR method on 12 + 4 generated 64 px images, about a minute on 2 cores.
+TINY = {
+    "run": "tiny",
+    "dataset": {
+        "generator": {"num_train": 12, "num_val": 4, "image_size": 64, "num_classes": 6, "num_source": 8, "seed": 1},
+    },
+    "train": {"batch_size": 4, "crop_size": 56},
+    "classifier": {"train": {"epochs": 2}},
+    "joint": {"train": {"epochs": 2}, "ca_refresh_every": 1},
+    "retrain": {"train": {"epochs": 1}, "ca_refresh_every": 0},
+    "objectness": {"train": {"epochs": 1, "batch_size": 4}},
+    "sonet": {"train": {"epochs": 1}},
+    "inference": {"scales": [0.75, 1.0], "flip": True},
+    "threads": {"train": 2, "per_image": 2},
+}
+
+# What differs between two runs of the same DAG by nature: timings, logs, the shards' parts.
+RUN_SPECIFIC = ("logs", "benchmarks", "shards")
+
+
+def merge(base: dict, override: dict) -> dict:
+    """``base`` with ``override`` merged in key by key (as Snakemake merges config files)."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def write_config(path: Path, config: dict) -> Path:
+    """Write ``config`` as YAML to ``path``."""
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the workflow in ``workdir`` on 2 cores; fail the test with its output if it fails."""
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+    return result
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """{rule: number of jobs} of the 'Job stats' table Snakemake prints."""
+    table = output.split("Job stats:", 1)[1]
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.MULTILINE)}
+    counts.pop("total", None)
+    return counts
+
+
+def _same_png(a: Path, b: Path) -> bool:
+    with Image.open(a) as image_a, Image.open(b) as image_b:
+        return image_a.mode == image_b.mode and np.array_equal(np.asarray(image_a), np.asarray(image_b))
+
+
+def _same_store(a: Path, b: Path) -> bool:
+    with h5py.File(a, "r") as store_a, h5py.File(b, "r") as store_b:
+        if set(store_a) != set(store_b) or set(store_a.attrs) != set(store_b.attrs):
+            return False
+        if not all(np.array_equal(store_a.attrs[k], store_b.attrs[k]) for k in store_a.attrs):
+            return False
+        for image_id in store_a:
+            group_a, group_b = store_a[image_id], store_b[image_id]
+            if set(group_a) != set(group_b) or not all(np.array_equal(group_a[n][()], group_b[n][()]) for n in group_a):
+                return False
+            if not all(np.array_equal(group_a.attrs[k], group_b.attrs.get(k)) for k in group_a.attrs):
+                return False
+    return True
+
+
+def _same_checkpoint(a: Path, b: Path) -> bool:
+    state_a = torch.load(a, weights_only=True)["state_dict"]
+    state_b = torch.load(b, weights_only=True)["state_dict"]
+    return state_a.keys() == state_b.keys() and all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+
+
+def _same_table(a: Path, b: Path) -> bool:
+    table_a, table_b = pd.read_csv(a), pd.read_csv(b)
+    timing = [column for column in ("seconds",) if column in table_a]  # per-epoch wall time in train_logs
+    return table_a.drop(columns=timing).equals(table_b.drop(columns=timing))
+
+
+def compare_runs(run_a: Path, run_b: Path) -> list[str]:
+    """Relative paths under two run directories (results/<run>) whose content differs, or that only one has.
+
+    Label maps compare by pixels, HDF5 stores by arrays and attributes,
+    checkpoints by tensors, CSV tables by values (without timings); the rest
+    byte by byte. Logs, benchmarks and shard parts are not compared.
+    """
+
+    def files(run: Path) -> set[Path]:
+        return {
+            path.relative_to(run)
+            for path in run.rglob("*")
+            if path.is_file() and path.relative_to(run).parts[0] not in RUN_SPECIFIC
+        }
+
+    files_a, files_b = files(run_a), files(run_b)
+    differing = [str(path) for path in sorted(files_a ^ files_b)]
+    for relative in sorted(files_a & files_b):
+        a, b = run_a / relative, run_b / relative
+        same = {
+            ".png": _same_png,
+            ".h5": _same_store,
+            ".pt": _same_checkpoint,
+            ".csv": _same_table,
+        }.get(relative.suffix, lambda x, y: x.read_bytes() == y.read_bytes())(a, b)
+        if not same:
+            differing.append(str(relative))
+    return differing

@@ -1,0 +1,47 @@
+"""How many images a split will have, read from the dataset's sources before its index exists.
+
+The workflow sizes its default number of shards with this when it plans the
+jobs, before any rule has run, so it reads only what the configuration points
+at: the generator's settings, a folder's ``image_labels.csv``, a VOC id list or
+a COCO image directory. It is an estimate (a VOC ``holdout`` is not applied).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Mapping
+
+from wsss_core.data.dataset import IMAGE_SUFFIXES
+
+
+def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[str, Any], split: str) -> int | None:
+    """Number of images of ``split`` for a ``kind`` dataset configured by ``dataset``; None when unknown.
+
+    ``kind`` and ``dataset`` are the workflow's ``dataset.kind`` and
+    ``dataset`` section; ``data_root`` its ``data_root``.
+    """
+    if kind == "generated":
+        size = dataset.get("generator", {}).get(f"num_{split}")
+        return None if size is None else int(size)
+    if data_root is None:
+        return None
+    root = Path(data_root)
+    if kind == "folder":
+        labels = root / "image_labels.csv"
+        if not labels.is_file():
+            return None
+        with labels.open(newline="") as handle:
+            return sum(1 for row in csv.DictReader(handle) if row.get("split") == split)
+    entry = dataset.get("splits", {}).get(split)
+    if entry is None:
+        return None
+    if kind == "voc":
+        id_list = root / entry
+        return sum(1 for line in id_list.read_text().splitlines() if line.strip()) if id_list.is_file() else None
+    if kind == "coco":
+        image_dir = root / entry[0]
+        if not image_dir.is_dir():
+            return None
+        return sum(1 for path in image_dir.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    return None
