@@ -1,15 +1,14 @@
 # Helpers shared by the rules: output paths, the dataset root, per-stage settings.
 
 import os
-import sys
 
 # The workflow scripts import wsss_core from this checkout, also inside conda envs
 # and on cluster nodes (the Snakefile is parsed again there).
 os.environ["PYTHONPATH"] = os.pathsep.join(
     filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
 )
-sys.path.insert(0, workflow.basedir)  # the shard helpers below, when planning jobs
 
+# Snakemake puts the workflow directory on sys.path, so the Snakefile imports this checkout's wsss_core too.
 from wsss_core.data.split_size import split_size_hint
 from wsss_core.sharding import auto_shard_count, shard_names
 
