@@ -110,6 +110,7 @@ def test_split_size_hints(tmp_path: Path) -> None:
     for name in ("a.jpg", "b.JPG", "notes.txt"):
         (tmp_path / "train2014" / name).touch()
     assert split_size_hint("coco", tmp_path, {"splits": {"train": ["train2014", "x.json"]}}, "train") == 2
+    (tmp_path / "classes.txt").write_text("cat\ndog\n")
     (tmp_path / "image_labels.csv").write_text("image_id,split,labels\na,train,1\nb,val,2\nc,train,1 2\n")
     assert split_size_hint("folder", tmp_path, {}, "train") == 2
     assert split_size_hint("voc", None, {}, "train") is None

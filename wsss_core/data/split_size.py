@@ -8,11 +8,11 @@ a COCO image directory. It is an estimate (a VOC ``holdout`` is not applied).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any, Mapping
 
-from wsss_core.data.dataset import IMAGE_SUFFIXES
+from wsss_core.data.dataset import IMAGE_SUFFIXES, load_index
+from wsss_core.data.voc import read_id_list
 
 
 def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[str, Any], split: str) -> int | None:
@@ -28,17 +28,15 @@ def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[st
         return None
     root = Path(data_root)
     if kind == "folder":
-        labels = root / "image_labels.csv"
-        if not labels.is_file():
+        if not (root / "image_labels.csv").is_file():
             return None
-        with labels.open(newline="") as handle:
-            return sum(1 for row in csv.DictReader(handle) if row.get("split") == split)
+        return len(load_index(root).splits.get(split, ()))
     entry = dataset.get("splits", {}).get(split)
     if entry is None:
         return None
     if kind == "voc":
         id_list = root / entry
-        return sum(1 for line in id_list.read_text().splitlines() if line.strip()) if id_list.is_file() else None
+        return len(read_id_list(id_list)) if id_list.is_file() else None
     if kind == "coco":
         image_dir = root / entry[0]
         if not image_dir.is_dir():

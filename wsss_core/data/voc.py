@@ -113,7 +113,7 @@ def index_voc(
         list_path = Path(list_file)
         if not list_path.is_absolute():
             list_path = voc_root / list_path
-        ids = _read_id_list(list_path)
+        ids = read_id_list(list_path)
         for image_id in ids:
             if image_id in seen:
                 raise InputError(f"{list_path}: image id {image_id!r} is already listed in split {seen[image_id]!r}")
@@ -156,7 +156,7 @@ def index_voc(
     write_index(output_dir, VOC_CLASSES, rows, boxes=boxes)
 
 
-def _read_id_list(list_path: Path) -> list[str]:
+def read_id_list(list_path: Path) -> list[str]:
     """Image ids of an id-list file (plain ids or image / mask path pairs)."""
     if not list_path.is_file():
         raise InputError(f"{list_path}: id-list file not found")
