@@ -17,7 +17,8 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-validate(config, "schemas/config.schema.yaml")
+# Checks the merged config and fills in the schema's defaults (those of config.yaml) for what is left out.
+validate(config, "schemas/config.schema.yaml", set_default=True)
 
 
 include: "rules/common.smk"
@@ -34,17 +35,12 @@ wildcard_constraints:
 
 
 # Run by the main Snakemake process, never submitted to a cluster: the target rules, which
-# only collect files, and the gather steps, which hard-link or copy the shards' outputs.
+# only collect files (the gather steps of rules/gather.smk are local too).
 localrules:
     all,
     demo_sonet,
     supervised,
     voc_test,
-    gather_saliency,
-    gather_cams,
-    gather_initial_labels,
-    gather_refined_labels,
-    gather_crf,
 
 
 include: "rules/dataset.smk"
@@ -57,6 +53,7 @@ include: "rules/refine.smk"
 include: "rules/evaluate.smk"
 include: "rules/objectness.smk"
 include: "rules/sonet.smk"
+include: "rules/gather.smk"
 
 
 CTLR_TABLES = [

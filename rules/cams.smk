@@ -22,12 +22,3 @@ rule dump_cams:
         ENV
     script:
         "../workflow_scripts/dump_cams.py"
-
-
-use rule gather_saliency as gather_cams with:
-    input:
-        cams=shard_parts("cams/{shard}.h5"),
-    output:
-        cams=run_path("cams.h5"),
-    log:
-        run_path("logs/gather/cams.log"),

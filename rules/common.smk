@@ -27,8 +27,6 @@ def run_path(relative):
 
 def data_path(relative):
     """``relative`` under the configured data_root (absolute paths stay as they are)."""
-    if not config.get("data_root"):
-        raise ValueError(f"config: dataset.kind {config['dataset']['kind']!r} needs data_root")
     return os.path.join(config["data_root"], relative)
 
 
@@ -43,12 +41,8 @@ def saliency_source():
     """What extract_saliency reads besides the images: precomputed maps or an ONNX model."""
     method = config["guidance"]["method"]
     if method == "precomputed":
-        if not config["guidance"].get("dir"):
-            raise ValueError("config: guidance.method 'precomputed' needs guidance.dir")
         return data_path(config["guidance"]["dir"])
     if method == "onnx":
-        if not config["guidance"].get("onnx", {}).get("model"):
-            raise ValueError("config: guidance.method 'onnx' needs guidance.onnx.model")
         return config["guidance"]["onnx"]["model"]
     return []
 
@@ -62,11 +56,8 @@ def guidance_dir():
 
 def objectness_source():
     """The source dataset of the objectness network: the generated dataset's source/ split, or a configured tree."""
-    kind = config["objectness"]["source_kind"]
-    if kind == "generated":
+    if config["objectness"]["source_kind"] == "generated":
         return os.path.join(run_path("dataset"), "source")
-    if not config["objectness"].get("source_root"):
-        raise ValueError(f"config: objectness.source_kind {kind!r} needs objectness.source_root")
     return config["objectness"]["source_root"]
 
 
@@ -99,7 +90,7 @@ def sonet_label_sets():
 def sonet_models(supervision):
     """Model names of the SONets of one supervision: the paper's labels, plus baselines if configured."""
     kinds = {"image": ["cam_objectness"], "box": ["box_objectness_ignore"]}[supervision]
-    if config["sonet"].get("baselines"):
+    if config["sonet"]["baselines"]:
         kinds = {"image": ["cam"], "box": ["box", "box_objectness"]}[supervision] + kinds
     setting = config["guidance"]["objectness_setting"]
     return [f"sonet-{kind}-{setting if 'objectness' in kind else 'none'}" for kind in kinds]
@@ -132,7 +123,7 @@ def split_shards(split):
     """Names of the shards of the per-image stages on ``split``: ``shards``, or one per ``shard_size`` images."""
     count = config["shards"]
     if count == "auto":
-        size = split_size_hint(config["dataset"]["kind"], config.get("data_root"), config["dataset"], split)
+        size = split_size_hint(config["dataset"]["kind"], config["data_root"], config["dataset"], split)
         count = auto_shard_count(size, config["shard_size"])
     return shard_names(count)
 

@@ -7,7 +7,7 @@ if config["dataset"]["kind"] == "generated":
         output:
             directory(run_path("dataset")),
         params:
-            generator=config["dataset"].get("generator", {}),
+            generator=config["dataset"]["generator"],
         log:
             run_path("logs/make_dataset.log"),
         benchmark:
@@ -27,9 +27,9 @@ elif config["dataset"]["kind"] in ("voc", "coco"):
             directory(run_path("dataset")),
         params:
             kind=config["dataset"]["kind"],
-            splits=config["dataset"].get("splits", {}),
-            holdout=config["dataset"].get("holdout"),
-            mask_cache=config["dataset"].get("mask_cache"),
+            splits=config["dataset"]["splits"],
+            holdout=config["dataset"]["holdout"],
+            mask_cache=config["dataset"]["mask_cache"],
         log:
             run_path("logs/index_dataset.log"),
         benchmark:

@@ -46,17 +46,6 @@ rule postprocess_crf:
         "../workflow_scripts/postprocess_crf.py"
 
 
-use rule gather_saliency as gather_crf with:
-    input:
-        crf=shard_parts("segmentation/{model}/{split}/{shard}/crf"),
-        ms_crf=shard_parts("segmentation/{model}/{split}/{shard}/ms_crf"),
-    output:
-        crf=directory(run_path("segmentation/{model}/{split}/crf")),
-        ms_crf=directory(run_path("segmentation/{model}/{split}/ms_crf")),
-    log:
-        run_path("logs/gather/crf/{model}/{split}.log"),
-
-
 rule evaluate_pseudo_labels:
     input:
         dataset=dataset_root(),
@@ -82,14 +71,14 @@ rule evaluate_pseudo_labels:
 use rule evaluate_pseudo_labels as evaluate_ca_labels with:
     input:
         dataset=dataset_root(),
-        saliency=guidance_dir(),
+        guidance=guidance_dir(),
         online_ca=run_path("labels/online_ca_joint"),
         refined_ca=run_path("labels/refined_ca"),
     output:
         run_path("metrics/class_agnostic_labels.csv"),
     params:
         split=TRAIN_SPLIT,
-        names={"saliency": "saliency", "online_ca": "online-CA (joint)", "refined_ca": "CTLR-refined-CA"},
+        names={"guidance": "saliency", "online_ca": "online-CA (joint)", "refined_ca": "CTLR-refined-CA"},
         fg_threshold=config["labels"]["saliency_fg_threshold"],
     log:
         run_path("logs/evaluate_ca_labels.log"),

@@ -29,7 +29,7 @@ rule train_joint:
     conda:
         ENV
     script:
-        "../workflow_scripts/train_multitask.py"
+        "../workflow_scripts/train_joint.py"
 
 
 use rule train_joint as retrain with:

@@ -1,4 +1,4 @@
-# Initial pseudo labels G_seg^init: pCAM (or sCAM, for Table 6) fused with saliency (Sec. 3.4.1),
+# Initial pseudo labels G_seg^init: pCAM (or sCAM, for Table 6) fused with the guidance map (Sec. 3.4.1),
 # one job per shard, joined by gather_initial_labels.
 
 
@@ -6,7 +6,7 @@ rule fuse_initial_labels:
     input:
         dataset=dataset_root(),
         cams=run_path("cams.h5"),
-        saliency=guidance_dir(),
+        guidance=guidance_dir(),
     output:
         labels=directory(shard_path("labels/initial_{cam}/{shard}")),
     params:
@@ -22,12 +22,3 @@ rule fuse_initial_labels:
         ENV
     script:
         "../workflow_scripts/fuse_initial_labels.py"
-
-
-use rule gather_saliency as gather_initial_labels with:
-    input:
-        labels=shard_parts("labels/initial_{cam}/{shard}"),
-    output:
-        labels=directory(run_path("labels/initial_{cam}")),
-    log:
-        run_path("logs/gather/initial_{cam}.log"),

@@ -13,10 +13,10 @@ rule train_objectness:
     params:
         source_kind=config["objectness"]["source_kind"],
         source_root=objectness_source(),
-        source_split=config["objectness"].get("source_split", "train2017"),
-        class_map=config["objectness"].get("class_map", {}),
+        source_split=config["objectness"]["source_split"],
+        class_map=config["objectness"]["class_map"],
         arch=config["objectness"]["arch"],
-        backbone_weights=config["objectness"].get("backbone_weights"),
+        backbone_weights=config["objectness"]["backbone_weights"],
         train=train_settings("objectness"),
     threads: config["threads"]["train"]
     resources:

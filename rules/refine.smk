@@ -24,14 +24,3 @@ rule refine_ctlr:
         ENV
     script:
         "../workflow_scripts/refine_ctlr.py"
-
-
-use rule gather_saliency as gather_refined_labels with:
-    input:
-        ca_labels=shard_parts("labels/refined_ca/{shard}"),
-        seg_labels=shard_parts("labels/refined_seg/{shard}"),
-    output:
-        ca_labels=directory(run_path("labels/refined_ca")),
-        seg_labels=directory(run_path("labels/refined_seg")),
-    log:
-        run_path("logs/gather/refined_labels.log"),

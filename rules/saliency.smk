@@ -11,8 +11,8 @@ rule extract_saliency:
     params:
         split=TRAIN_SPLIT,
         method=config["guidance"]["method"],
-        options=config["guidance"].get("params", {}),
-        onnx={key: value for key, value in config["guidance"].get("onnx", {}).items() if key != "model"},
+        options=config["guidance"]["params"],
+        onnx={key: value for key, value in config["guidance"]["onnx"].items() if key != "model"},
     threads: config["threads"]["per_image"]
     log:
         run_path("logs/extract_saliency/{shard}.log"),
@@ -22,17 +22,3 @@ rule extract_saliency:
         ENV
     script:
         "../workflow_scripts/extract_saliency.py"
-
-
-# Joins the shards of a per-image stage (hard links for PNG directories, group copies for HDF5 stores).
-rule gather_saliency:
-    input:
-        saliency=shard_parts("saliency/{shard}"),
-    output:
-        saliency=directory(run_path("saliency")),
-    log:
-        run_path("logs/gather/saliency.log"),
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/gather_shards.py"

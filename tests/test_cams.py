@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wsss_core.cams import class_activation_maps, pcam, scam
+from wsss_core.ctlr.cams import class_activation_maps, pcam, scam
 
 
 def test_eq1_cam_is_fc_weighted_sum_of_feature_channels():

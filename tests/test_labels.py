@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from wsss_core.labels import fuse_initial_labels
+from wsss_core.ctlr.initial_labels import fuse_initial_labels
 
 
 def test_fusion_rule_overlap_conflict_background():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from wsss_core.metrics import confusion_matrix, scores
+from wsss_core.evaluate.metrics import confusion_matrix, scores
 
 
 def test_confusion_counts_rows_gt_columns_pred_and_ignores():

@@ -13,18 +13,11 @@ from PIL import Image
 
 from wsss_core.data.synthetic import generate_dataset
 from wsss_core.io import InputError, read_gray
-from wsss_core.objectness import (
-    COCO_THING_NAMES,
-    COCO_TO_VOC,
-    build_objectness_net,
-    coco_binary_mask,
-    coco_stuff_class_names,
-    filter_non_overlapping,
-    load_objectness_net,
-    load_source,
-    objectness_maps,
-    train_objectness,
-)
+from wsss_core.models.checkpoint import load_objectness_net
+from wsss_core.models.objectness import build_objectness_net
+from wsss_core.sonet.classes import COCO_THING_NAMES, COCO_TO_VOC
+from wsss_core.sonet.objectness import objectness_maps, train_objectness
+from wsss_core.sonet.source import coco_binary_mask, coco_stuff_class_names, filter_non_overlapping, load_source
 
 VOC_CLASSES = (
     "aeroplane bicycle bird boat bottle bus car cat chair cow diningtable dog horse motorbike "
@@ -110,7 +103,7 @@ def test_coco_stuff_source_and_voc_filter(coco_stuff_root: Path, caplog: pytest.
     assert mask.shape == (40, 40) and set(np.unique(mask)) == {0, 1, 255}
     assert mask[10, 10] == 1 and mask[30, 30] == 0 and mask[0, 0] == 255
 
-    with caplog.at_level(logging.INFO, logger="wsss_core.objectness"):
+    with caplog.at_level(logging.INFO, logger="wsss_core.sonet"):
         kept = filter_non_overlapping(samples, VOC_CLASSES, COCO_TO_VOC)
     assert [s.image_id for s in kept] == ["000000000002", "000000000003"]
     assert "kept 2 of 4" in caplog.text
@@ -248,7 +241,7 @@ def test_train_objectness_empty_after_filtering(tmp_path: Path) -> None:
 def test_objectness_maps_one_png_per_image(trained: tuple[Path, Path], tmp_path: Path) -> None:
     checkpoint, _ = trained
     root = tmp_path / "target"
-    generate_dataset(root, num_train=4, num_val=2, image_size=64, seed=0)
+    generate_dataset(root, num_train=4, num_val=2, image_size=64, seed=0, num_classes=6, num_source=0)
     out = tmp_path / "objectness" / "train"
     objectness_maps(checkpoint, root, "train", out, max_side=48, threads=1)
     assert sorted(p.name for p in out.iterdir()) == [f"train_{i:04d}.png" for i in range(4)]

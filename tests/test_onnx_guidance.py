@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from wsss_core.data.synthetic import generate_dataset
+from wsss_core.guidance.onnx import normalise_min_max, onnx_saliency_maps
 from wsss_core.io import InputError, read_gray, read_rgb
-from wsss_core.onnx_guidance import normalise_min_max, onnx_saliency_maps
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -58,7 +58,7 @@ def model_and_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[TinySalien
         dynamo=False,
     )
     root = tmp / "data"
-    generate_dataset(root, num_train=3, num_val=2, image_size=64, seed=0)
+    generate_dataset(root, num_train=3, num_val=2, image_size=64, seed=0, num_classes=6, num_source=0)
     return model, path, root
 
 

@@ -3,12 +3,8 @@
 import numpy as np
 
 from wsss_core.crf import CrfParams
-from wsss_core.refine import (
-    binarize_segmentation,
-    class_agnostic_labels,
-    refine_image_labels,
-    suppress_by_image_labels,
-)
+from wsss_core.ctlr.ca_labels import class_agnostic_labels
+from wsss_core.ctlr.refine import binarize_segmentation, refine_image_labels, suppress_by_image_labels
 
 # no pairwise terms: the CRF returns the unary's own argmax, so the equations can be checked by hand
 UNARY_ONLY = CrfParams(iterations=1, gaussian_compat=0.0, bilateral_compat=0.0)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from wsss_core.data.synthetic import generate_dataset
+from wsss_core.guidance.classical import classical_saliency
+from wsss_core.guidance.extract import extract_saliency
 from wsss_core.io import InputError, read_gray
-from wsss_core.saliency import classical_saliency, extract_saliency
 
 
 def _red_disc(height: int = 96, width: int = 128) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +53,7 @@ def test_rejects_non_rgb_input() -> None:
 
 def test_extract_saliency_writes_one_map_per_image(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    generate_dataset(root, num_train=6, num_val=4, image_size=64, seed=1)
+    generate_dataset(root, num_train=6, num_val=4, image_size=64, seed=1, num_classes=6, num_source=0)
     out = tmp_path / "saliency" / "val"
     extract_saliency(root, "val", out, blur_sigma=1.0)
     assert sorted(path.name for path in out.iterdir()) == [f"val_{i:04d}.png" for i in range(4)]

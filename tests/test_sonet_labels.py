@@ -8,16 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsss_core.data.dataset import load_index
+from wsss_core.data.dataset import load_index, read_boxes
 from wsss_core.data.synthetic import generate_dataset
 from wsss_core.io import InputError, read_label_map, write_gray
-from wsss_core.sonet import (
-    box_labels,
-    cam_objectness_labels,
-    inner_box,
-    make_sonet_labels,
-    read_boxes,
-)
+from wsss_core.sonet.labels import box_labels, cam_objectness_labels, inner_box, make_sonet_labels
 from wsss_core.store import read_store, write_store
 
 # ---------------------------------------------------------------------------
@@ -151,7 +145,7 @@ def test_eq3_boxes_are_clipped_to_the_image_and_empty_boxes_rejected():
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sonet") / "dataset"
-    generate_dataset(root, num_train=4, num_val=2, image_size=64, seed=0)
+    generate_dataset(root, num_train=4, num_val=2, image_size=64, seed=0, num_classes=6, num_source=0)
     return root
 
 

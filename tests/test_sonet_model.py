@@ -13,11 +13,13 @@ from torchvision.models import mobilenet_v3_large
 
 from wsss_core.data.dataset import load_index
 from wsss_core.data.synthetic import generate_dataset
-from wsss_core.infer import predict_probs
+from wsss_core.data.training import WeakLabelDataset
+from wsss_core.engine.config import TrainConfig
+from wsss_core.inference.predict import predict_probs
 from wsss_core.io import InputError, read_label_map, write_gray
 from wsss_core.models.sonet import SONet, build_sonet
-from wsss_core.sonet import make_sonet_labels
-from wsss_core.train import TrainConfig, WeakLabelDataset, sonet_losses, train_sonet
+from wsss_core.sonet.labels import make_sonet_labels
+from wsss_core.sonet.stage import sonet_losses, train_sonet
 
 NUM_CLASSES = 3
 
@@ -126,7 +128,7 @@ def test_config_errors_and_local_backbone_weights(tmp_path: Path):
 
 def test_train_sonet_one_epoch_writes_a_loadable_checkpoint(tmp_path: Path):
     root = tmp_path / "dataset"
-    generate_dataset(root, num_train=4, num_val=2, image_size=64, seed=0)
+    generate_dataset(root, num_train=4, num_val=2, image_size=64, seed=0, num_classes=6, num_source=0)
     index = load_index(root)
     objectness = tmp_path / "objectness"
     for image_id in index.ids("train"):

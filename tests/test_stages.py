@@ -11,12 +11,13 @@ import torch
 
 from wsss_core.cli import main as wsss_main
 from wsss_core.data.dataset import load_index
-from wsss_core.evaluate import compare_supervision
-from wsss_core.export import export_voc_segmentation
+from wsss_core.data.training import WeakLabelDataset
+from wsss_core.engine.config import TrainConfig
+from wsss_core.evaluate.export import export_voc_segmentation
+from wsss_core.evaluate.tables import compare_supervision
+from wsss_core.guidance.extract import extract_saliency
 from wsss_core.io import IGNORE_LABEL, InputError, read_gray, read_label_map, write_gray, write_label_map
 from wsss_core.models import build_model
-from wsss_core.saliency import extract_saliency
-from wsss_core.train import TrainConfig, WeakLabelDataset
 
 
 def test_precomputed_saliency_is_checked_and_copied(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 
 from wsss_core.data.dataset import load_index
-from wsss_core.data.synthetic import DISTRACTOR_HUES, MIN_CLASSES, generate_dataset, render_scene
+from wsss_core.data.scenes import DISTRACTOR_HUES, MIN_CLASSES, render_scene
+from wsss_core.data.synthetic import generate_dataset
 from wsss_core.io import read_label_map, read_rgb
 
 NUM_TRAIN, NUM_VAL, SIZE = 14, 6, 64
 
 
 def _generate(root: Path, seed: int = 7) -> Path:
-    generate_dataset(root, num_train=NUM_TRAIN, num_val=NUM_VAL, image_size=SIZE, seed=seed)
+    generate_dataset(root, num_train=NUM_TRAIN, num_val=NUM_VAL, image_size=SIZE, seed=seed, num_classes=6, num_source=0)
     return root
 
 
@@ -123,5 +124,5 @@ def test_objects_keep_visible_parts_and_varied_counts() -> None:
 @pytest.mark.parametrize("num_classes", [MIN_CLASSES - 1, 11])
 def test_rejects_unsupported_class_counts(tmp_path: Path, num_classes: int) -> None:
     with pytest.raises(ValueError):
-        generate_dataset(tmp_path / "d", num_train=1, num_val=1, image_size=SIZE, seed=0, num_classes=num_classes)
+        generate_dataset(tmp_path / "d", num_train=1, num_val=1, image_size=SIZE, seed=0, num_classes=num_classes, num_source=0)
     assert not (tmp_path / "d").exists()

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import torch
 
+from wsss_core.ctlr.training import train_classifier
 from wsss_core.models import build_model
-from wsss_core.train import train_classifier
 
 MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18]}
 TRAIN = {"epochs": 40, "batch_size": 4, "lr": 0.01, "crop_size": 48, "scale_range": [0.9, 1.1], "seed": 0}
@@ -33,7 +33,7 @@ def test_three_branches_have_the_documented_shapes():
 
 def _train_command(dataset: Path, checkpoint: Path, history: Path) -> list[str]:
     call = (
-        "from wsss_core.train import train_classifier;"
+        "from wsss_core.ctlr.training import train_classifier;"
         f"train_classifier({str(dataset)!r}, 'train', {str(checkpoint)!r}, {str(history)!r},"
         f" model_config=json.loads({json.dumps(json.dumps(MODEL))}),"
         f" train_config=json.loads({json.dumps(json.dumps(TRAIN))}), threads=1)"
@@ -57,7 +57,7 @@ def test_killed_training_resumes_after_the_last_finished_epoch(tiny_dataset: Pat
     finished = int(state["epoch"])
     assert 1 <= finished < TRAIN["epochs"]
 
-    with caplog.at_level(logging.INFO, logger="wsss_core.train"):
+    with caplog.at_level(logging.INFO, logger="wsss_core.engine"):
         train_classifier(tiny_dataset, "train", checkpoint, history, model_config=MODEL, train_config=TRAIN, threads=1)
     assert f"resuming from {resume} after epoch {finished}" in caplog.text
     assert f"epoch={finished + 1}," in caplog.text and f"epoch={finished}," not in caplog.text
@@ -84,7 +84,7 @@ def test_resume_state_of_other_settings_is_not_used(tiny_dataset: Path, tmp_path
     train_classifier(tiny_dataset, "train", checkpoint, tmp_path / "c.csv", model_config=MODEL, train_config=settings, threads=1)
     stale = torch.load(checkpoint, weights_only=True)
     torch.save({"fingerprint": "other", "epoch": 1, **stale}, tmp_path / "c.pt.resume")
-    with caplog.at_level(logging.INFO, logger="wsss_core.train"):
+    with caplog.at_level(logging.INFO, logger="wsss_core.engine"):
         train_classifier(tiny_dataset, "train", checkpoint, tmp_path / "c.csv", model_config=MODEL, train_config=settings, threads=1)
     assert "written for other inputs or settings" in caplog.text
     assert pd.read_csv(tmp_path / "c.csv")["epoch"].tolist() == [1, 2]

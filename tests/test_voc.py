@@ -228,7 +228,7 @@ def _xml_with_boxes(root: Path, image_id: str, objects: list[tuple[str, str, str
 
 
 def test_boxes_csv_from_xml_bndboxes(voc_root, tmp_path):
-    from wsss_core.sonet import read_boxes
+    from wsss_core.data.dataset import read_boxes
 
     # an image with a mask and an XML: the mask gives the labels, the XML the boxes
     _xml_with_boxes(voc_root, "2007_000002", [("dog", "1", "1", "8", "6"), ("cat", "3", "2", "5", "4")])

@@ -1,6 +1,6 @@
-"""Rule dump_cams -> wsss_core.cams.dump_cams (one shard)."""
+"""Rule dump_cams -> wsss_core.ctlr.cams.dump_cams (one shard)."""
 
-from wsss_core.cams import dump_cams
+from wsss_core.ctlr.cams import dump_cams
 from wsss_core.logs import log_to
 from wsss_core.sharding import Shard
 

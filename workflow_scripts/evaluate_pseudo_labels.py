@@ -1,10 +1,10 @@
-"""Rules evaluate_pseudo_labels / evaluate_ca_labels -> wsss_core.evaluate.evaluate_pseudo_labels.
+"""Rules evaluate_pseudo_labels / evaluate_ca_labels -> wsss_core.evaluate.tables.evaluate_pseudo_labels.
 
 Table 6/7 style scores of semantic pseudo labels, or (with a foreground
 threshold) of class-agnostic label maps, one row per named input directory.
 """
 
-from wsss_core.evaluate import evaluate_pseudo_labels
+from wsss_core.evaluate.tables import evaluate_pseudo_labels
 from wsss_core.logs import log_to
 
 with log_to(snakemake.log[0], snakemake.rule):

@@ -1,6 +1,6 @@
-"""Rule evaluate -> wsss_core.evaluate.evaluate_segmentation (Table 8)."""
+"""Rule evaluate -> wsss_core.evaluate.tables.evaluate_segmentation (Table 8)."""
 
-from wsss_core.evaluate import evaluate_segmentation
+from wsss_core.evaluate.tables import evaluate_segmentation
 from wsss_core.logs import log_to
 
 with log_to(snakemake.log[0], snakemake.rule):

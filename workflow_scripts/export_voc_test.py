@@ -1,6 +1,6 @@
-"""Rule export_voc_test -> wsss_core.export.export_voc_segmentation."""
+"""Rule export_voc_test -> wsss_core.evaluate.export.export_voc_segmentation."""
 
-from wsss_core.export import export_voc_segmentation
+from wsss_core.evaluate.export import export_voc_segmentation
 from wsss_core.logs import log_to
 
 with log_to(snakemake.log[0], snakemake.rule):

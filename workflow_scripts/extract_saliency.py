@@ -1,7 +1,7 @@
-"""Rule extract_saliency -> wsss_core.saliency.extract_saliency (one shard)."""
+"""Rule extract_saliency -> wsss_core.guidance.extract.extract_saliency (one shard)."""
 
+from wsss_core.guidance.extract import extract_saliency
 from wsss_core.logs import log_to
-from wsss_core.saliency import extract_saliency
 from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):

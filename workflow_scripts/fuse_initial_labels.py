@@ -1,6 +1,6 @@
-"""Rule fuse_initial_labels -> wsss_core.labels.fuse_label_maps (one shard)."""
+"""Rule fuse_initial_labels -> wsss_core.ctlr.initial_labels.fuse_label_maps (one shard)."""
 
-from wsss_core.labels import fuse_label_maps
+from wsss_core.ctlr.initial_labels import fuse_label_maps
 from wsss_core.logs import log_to
 from wsss_core.sharding import Shard
 
@@ -10,7 +10,7 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.params.split,
         snakemake.input.cams,
         snakemake.wildcards.cam,
-        snakemake.input.saliency,
+        snakemake.input.guidance,
         snakemake.output.labels,
         cam_fg_threshold=snakemake.params.pcam_fg_threshold,
         fg_threshold=snakemake.params.saliency_fg_threshold,

@@ -1,7 +1,7 @@
-"""Rule objectness_maps -> wsss_core.objectness.objectness_maps."""
+"""Rule objectness_maps -> wsss_core.sonet.objectness.objectness_maps."""
 
 from wsss_core.logs import log_to
-from wsss_core.objectness import objectness_maps
+from wsss_core.sonet.objectness import objectness_maps
 
 with log_to(snakemake.log[0], snakemake.rule):
     objectness_maps(

@@ -1,8 +1,8 @@
-"""Rule postprocess_crf -> wsss_core.postprocess.postprocess_crf (one shard)."""
+"""Rule postprocess_crf -> wsss_core.inference.postprocess.postprocess_crf (one shard)."""
 
 from wsss_core.crf import CrfParams
+from wsss_core.inference.postprocess import postprocess_crf
 from wsss_core.logs import log_to
-from wsss_core.postprocess import postprocess_crf
 from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):

@@ -1,6 +1,6 @@
-"""Rule predict -> wsss_core.infer.predict_split."""
+"""Rule predict -> wsss_core.inference.predict.predict_split."""
 
-from wsss_core.infer import predict_split
+from wsss_core.inference.predict import predict_split
 from wsss_core.logs import log_to
 
 with log_to(snakemake.log[0], snakemake.rule):

@@ -1,8 +1,8 @@
-"""Rule refine_ctlr -> wsss_core.refine.refine_ctlr (one shard)."""
+"""Rule refine_ctlr -> wsss_core.ctlr.refine.refine_ctlr (one shard)."""
 
 from wsss_core.crf import CrfParams
+from wsss_core.ctlr.refine import refine_ctlr
 from wsss_core.logs import log_to
-from wsss_core.refine import refine_ctlr
 from wsss_core.sharding import Shard
 
 with log_to(snakemake.log[0], snakemake.rule):

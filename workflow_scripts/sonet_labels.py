@@ -1,7 +1,7 @@
-"""Rule sonet_labels -> wsss_core.sonet.make_sonet_labels (Eq. 2-3)."""
+"""Rule sonet_labels -> wsss_core.sonet.labels.make_sonet_labels (Eq. 2-3)."""
 
 from wsss_core.logs import log_to
-from wsss_core.sonet import make_sonet_labels
+from wsss_core.sonet.labels import make_sonet_labels
 
 with log_to(snakemake.log[0], snakemake.rule):
     make_sonet_labels(

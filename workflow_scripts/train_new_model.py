@@ -1,14 +1,17 @@
-"""Rules train_classifier and train_supervised -> the wsss_core.train function of the rule's name.
+"""Rules train_classifier and train_supervised -> wsss_core.ctlr.training (under torchrun when gpu > 1).
 
-Both train a freshly built network; under torchrun when the rule has gpu > 1.
+Both train a freshly built network.
 """
 
-from wsss_core.distributed import run_training
+from wsss_core.ctlr.training import train_classifier, train_supervised
+from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
+
+STAGES = {"train_classifier": train_classifier, "train_supervised": train_supervised}
 
 with log_to(snakemake.log[0], snakemake.rule):
     run_training(
-        snakemake.rule,
+        STAGES[snakemake.rule],
         {
             "dataset_root": snakemake.input.dataset,
             "split": snakemake.params.split,

@@ -1,11 +1,12 @@
-"""Rule train_objectness -> wsss_core.objectness.train_objectness (under torchrun when gpu > 1)."""
+"""Rule train_objectness -> wsss_core.sonet.objectness.train_objectness (under torchrun when gpu > 1)."""
 
-from wsss_core.distributed import run_training
+from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
+from wsss_core.sonet.objectness import train_objectness
 
 with log_to(snakemake.log[0], snakemake.rule):
     run_training(
-        "train_objectness",
+        train_objectness,
         {
             "source_kind": snakemake.params.source_kind,
             "source_root": snakemake.params.source_root,

@@ -1,11 +1,12 @@
-"""Rule train_sonet -> wsss_core.train.train_sonet (Eq. 5; under torchrun when gpu > 1)."""
+"""Rule train_sonet -> wsss_core.sonet.stage.train_sonet (Eq. 5; under torchrun when gpu > 1)."""
 
-from wsss_core.distributed import run_training
+from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
+from wsss_core.sonet.stage import train_sonet
 
 with log_to(snakemake.log[0], snakemake.rule):
     run_training(
-        "train_sonet",
+        train_sonet,
         {
             "dataset_root": snakemake.input.dataset,
             "split": snakemake.params.split,

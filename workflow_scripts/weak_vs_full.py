@@ -1,6 +1,6 @@
-"""Rule weak_vs_full -> wsss_core.evaluate.compare_supervision."""
+"""Rule weak_vs_full -> wsss_core.evaluate.tables.compare_supervision."""
 
-from wsss_core.evaluate import compare_supervision
+from wsss_core.evaluate.tables import compare_supervision
 from wsss_core.logs import log_to
 
 with log_to(snakemake.log[0], snakemake.rule):

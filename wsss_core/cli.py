@@ -11,10 +11,10 @@ from typing import Sequence
 from tqdm import tqdm
 
 from wsss_core.crf import DEEPLAB_CRF, dense_crf
-from wsss_core.device import pick_device, place_model
-from wsss_core.infer import predict_probs
+from wsss_core.engine.device import pick_device, place_model
+from wsss_core.inference.predict import predict_probs
 from wsss_core.io import InputError, read_rgb, write_label_map
-from wsss_core.models import load_model
+from wsss_core.models.checkpoint import load_model
 
 
 def _predict(args: argparse.Namespace) -> None:

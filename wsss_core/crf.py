@@ -21,13 +21,14 @@ class CrfParams:
 
     Appearance (bilateral) kernel: ``bilateral_compat * exp(-|p|^2/2 bilateral_sxy^2
     - |I|^2/2 bilateral_srgb^2)``; smoothness kernel: ``gaussian_compat *
-    exp(-|p|^2/2 gaussian_sxy^2)``.
+    exp(-|p|^2/2 gaussian_sxy^2)``. The defaults are CRF_d of Eq. 4-5,
+    ``crf.class_agnostic`` in config.yaml (a test keeps them equal).
     """
 
     iterations: int = 10
     gaussian_sxy: float = 3.0
     gaussian_compat: float = 3.0
-    bilateral_sxy: float = 80.0
+    bilateral_sxy: float = 50.0
     bilateral_srgb: float = 13.0
     bilateral_compat: float = 10.0
 
@@ -37,7 +38,8 @@ class CrfParams:
         return cls(**{key: section[key] for key in cls.__dataclass_fields__ if key in section})
 
 
-# DeepLab's post-processing CRF (Chen et al.): w1 = 4, theta_alpha = 121, theta_beta = 5, w2 = 3, theta_gamma = 3.
+# DeepLab's post-processing CRF (Chen et al.): w1 = 4, theta_alpha = 121, theta_beta = 5, w2 = 3, theta_gamma = 3;
+# crf.postprocess in config.yaml (a test keeps them equal), used by `wsss predict --crf`.
 DEEPLAB_CRF = CrfParams(
     iterations=10, gaussian_sxy=3, gaussian_compat=3, bilateral_sxy=121, bilateral_srgb=5, bilateral_compat=4
 )

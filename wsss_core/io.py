@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -22,6 +22,12 @@ IGNORE_LABEL = 255
 
 class InputError(ValueError):
     """A file the pipeline reads is missing or malformed; the message names it."""
+
+
+def binarize_label_map(labels: np.ndarray) -> np.ndarray:
+    """Object (1) / background (0) of a label map of classes; 255 (ignore) stays 255."""
+    labels = np.asarray(labels)
+    return np.where(labels == IGNORE_LABEL, IGNORE_LABEL, labels > 0).astype(np.uint8)
 
 
 def voc_palette() -> list[int]:
@@ -114,6 +120,29 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     if array.dtype != np.uint8:
         raise InputError(f"{path}: expected an 8-bit single-channel map, got dtype {array.dtype}")
     return array
+
+
+def check_size(
+    path: str | os.PathLike, shape: tuple[int, ...], expected: tuple[int, ...], what: str, noun: str = "map"
+) -> None:
+    """Raise :class:`InputError` unless the (H, W) ``shape`` of the ``noun`` read from ``path`` is ``expected``.
+
+    ``what`` names the reference in the message, e.g. ``"its image"`` or ``"ground truth"``.
+    """
+    if tuple(shape[:2]) != tuple(expected[:2]):
+        raise InputError(f"{path}: {noun} is {shape[1]}x{shape[0]}, {what} is {expected[1]}x{expected[0]}")
+
+
+def read_sized(
+    path: str | os.PathLike,
+    expected: tuple[int, ...],
+    reader: Callable[[str | os.PathLike], np.ndarray],
+    what: str = "its image",
+) -> np.ndarray:
+    """``reader(path)``, checked by :func:`check_size` to have the (H, W) ``expected``."""
+    values = reader(path)
+    check_size(path, values.shape, expected, what)
+    return values
 
 
 def read_label_map(path: str | os.PathLike) -> np.ndarray:

@@ -1,8 +1,7 @@
-"""The three training losses of Sec. 3.5.1 (Eq. 8-11)."""
+"""The pixel and image losses every training stage builds on (CTLR Eq. 9-11, SONet Eq. 5), 255 ignored."""
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -42,8 +41,3 @@ def segmentation_loss(seg_logits: Tensor, seg_labels: Tensor) -> Tensor:
     if not (seg_labels != IGNORE_LABEL).any():
         return logits.sum() * 0.0
     return F.cross_entropy(logits, seg_labels.long(), ignore_index=IGNORE_LABEL)
-
-
-def total_loss(losses: dict[str, Tensor]) -> Tensor:
-    """Eq. 8: L_all = L_cls + L_ca + L_seg (the terms present)."""
-    return torch.stack(list(losses.values())).sum()

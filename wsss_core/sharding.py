@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import h5py
-import numpy as np
-
 from wsss_core.data.dataset import id_digest
-from wsss_core.io import InputError, atomic_directory, atomic_path
+from wsss_core.io import InputError, atomic_directory
+from wsss_core.store import join_stores
 
 _NAME = re.compile(r"^(\d+)-of-(\d+)$")
 
@@ -96,28 +94,6 @@ def _gather_directories(parts: Sequence[Path], output_dir: Path) -> None:
                     shutil.copy2(entry, target)
 
 
-def _same_attrs(first: h5py.AttributeManager, other: h5py.AttributeManager) -> bool:
-    return set(first) == set(other) and all(np.array_equal(first[key], other[key]) for key in first)
-
-
-def _gather_stores(parts: Sequence[Path], output_store: Path) -> None:
-    with atomic_path(output_store) as tmp, h5py.File(tmp, "w") as joined:
-        for number, part in enumerate(parts):
-            try:
-                source = h5py.File(part, "r")
-            except OSError as err:
-                raise InputError(f"{part}: not a readable HDF5 shard ({err})") from err
-            with source:
-                if number == 0:
-                    joined.attrs.update(source.attrs)
-                elif not _same_attrs(joined.attrs, source.attrs):
-                    raise InputError(f"{part}: file attributes differ from those of {parts[0]}")
-                for image_id in source:
-                    if image_id in joined:
-                        raise InputError(f"{part}: image {image_id!r} is also in another shard of {output_store}")
-                    source.copy(source[image_id], joined, name=image_id)
-
-
 def gather(parts: Sequence[str | os.PathLike], output: str | os.PathLike) -> None:
     """Join the outputs of a stage's shards into ``output`` (atomically).
 
@@ -135,6 +111,6 @@ def gather(parts: Sequence[str | os.PathLike], output: str | os.PathLike) -> Non
     if all(path.is_dir() for path in paths):
         _gather_directories(paths, Path(output))
     elif all(path.is_file() for path in paths):
-        _gather_stores(paths, Path(output))
+        join_stores(paths, Path(output))
     else:
         raise InputError(f"{output}: shards mix directories and files: {[str(p) for p in paths]}")

@@ -1,15 +1,17 @@
-"""HDF5 stores of per-image arrays (CAMs, network predictions).
+"""HDF5 stores of per-image arrays (CAMs, network predictions): the one place that knows their layout.
 
 One group per image id holding named datasets and attributes; float arrays
 are stored as float16 with LZF compression. A store is written to a
-temporary file and moved into place only when complete.
+temporary file and moved into place only when complete. The shards of a
+per-image stage write one store each; :func:`join_stores` joins them.
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -74,14 +76,65 @@ class StoreReader:
         return out
 
 
-@contextmanager
-def read_store(path: str | os.PathLike) -> Iterator[StoreReader]:
-    """Open the store at ``path`` for reading, with a clear error if it is not one."""
+def _open(path: str | os.PathLike) -> h5py.File:
     if not os.path.isfile(path):
         raise InputError(f"{path}: HDF5 store not found")
     try:
-        handle = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as err:
         raise InputError(f"{path}: not a readable HDF5 file ({err})") from err
-    with handle:
+
+
+@contextmanager
+def read_store(path: str | os.PathLike) -> Iterator[StoreReader]:
+    """Open the store at ``path`` for reading, with a clear error if it is not one."""
+    with _open(path) as handle:
         yield StoreReader(handle, path)
+
+
+class LazyStore:
+    """A store to read in whichever process first uses it (the workers of a per-image stage).
+
+    Checks that the file exists when made; opens it on the first :meth:`read`,
+    so an instance created before worker processes are forked holds no HDF5
+    handle that the workers would share.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        if not os.path.isfile(path):
+            raise InputError(f"{path}: HDF5 store not found")
+        self.path = path
+        self._reader: StoreReader | None = None
+
+    def read(self, image_id: str, *names: str) -> dict[str, Any]:
+        """As :meth:`StoreReader.read`."""
+        if self._reader is None:
+            self._reader = StoreReader(_open(self.path), self.path)
+        return self._reader.read(image_id, *names)
+
+
+def _same_attrs(first: h5py.AttributeManager, other: h5py.AttributeManager) -> bool:
+    return set(first) == set(other) and all(np.array_equal(first[key], other[key]) for key in first)
+
+
+def join_stores(parts: Sequence[Path], output_store: Path) -> None:
+    """Copy the per-image groups of the stores ``parts`` into one store ``output_store`` (atomically).
+
+    Groups are copied as stored; the file attributes of every part must agree,
+    and an image found in two parts is an error.
+    """
+    with atomic_path(output_store) as tmp, h5py.File(tmp, "w") as joined:
+        for number, part in enumerate(parts):
+            try:
+                source = h5py.File(part, "r")
+            except OSError as err:
+                raise InputError(f"{part}: not a readable HDF5 shard ({err})") from err
+            with source:
+                if number == 0:
+                    joined.attrs.update(source.attrs)
+                elif not _same_attrs(joined.attrs, source.attrs):
+                    raise InputError(f"{part}: file attributes differ from those of {parts[0]}")
+                for image_id in source:
+                    if image_id in joined:
+                        raise InputError(f"{part}: image {image_id!r} is also in another shard of {output_store}")
+                    source.copy(source[image_id], joined, name=image_id)

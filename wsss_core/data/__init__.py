@@ -1,1 +1,1 @@
-"""Datasets, image / label-map input-output and the generated demo dataset."""
+"""Datasets: the index layout every stage reads, the VOC / COCO indexers, the generated demo dataset, transforms."""

@@ -42,7 +42,7 @@ import numpy as np
 from tqdm import tqdm
 
 from wsss_core.data.dataset import write_index
-from wsss_core.io import IGNORE_LABEL, InputError, read_label_map, write_label_map
+from wsss_core.io import IGNORE_LABEL, InputError, check_size, read_label_map, write_label_map
 
 # The 80 category ids of COCO 2014 instances, in increasing order; position i - 1
 # holds the category of class index i (1..80).
@@ -179,11 +179,7 @@ def _decode(coco, ann: dict, shape: tuple[int, int], json_path: Path) -> np.ndar
         raise InputError(f"{json_path}: cannot rasterise annotation {ann.get('id')!r} ({err})") from err
     if region.ndim == 3:  # a list of RLEs decodes to one channel per RLE
         region = region.any(axis=2)
-    if region.shape != shape:
-        raise InputError(
-            f"{json_path}: annotation {ann.get('id')!r} is {region.shape[1]}x{region.shape[0]}, "
-            f"its image is {shape[1]}x{shape[0]}"
-        )
+    check_size(json_path, region.shape, shape, "its image", noun=f"annotation {ann.get('id')!r}")
     return region.astype(bool)
 
 

@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from wsss_core.io import InputError, atomic_directory
+from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -156,32 +156,88 @@ def _read_files(files_csv: Path) -> dict[str, tuple[Path, Path | None]]:
     return files
 
 
+IndexRow = tuple[str, str, Sequence[int], Path | None, Path | None]
+BoxRow = tuple[str, int, int, int, int, int]
+BOX_COLUMNS = ("image_id", "class", "x0", "y0", "x1", "y1")
+Box = tuple[int, int, int, int, int]  # class, x0, y0, x1, y1 (x1 / y1 exclusive)
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_index_files(
+    directory: Path,
+    class_names: Sequence[str],
+    rows: Sequence[IndexRow],
+    boxes: Iterable[BoxRow] | None = None,
+) -> None:
+    """Write ``classes.txt``, ``image_labels.csv`` and the optional tables into the existing ``directory``.
+
+    ``rows`` are (image_id, split, labels, image path, mask path); with image
+    paths given (not None) ``files.csv`` lists them, an absent mask as an
+    empty cell. ``boxes`` (optional) are (image_id, class, x0, y0, x1, y1)
+    rows, x1 / y1 exclusive, written to ``boxes.csv``.
+    """
+    (directory / "classes.txt").write_text("".join(f"{name}\n" for name in class_names))
+    _write_csv(
+        directory / "image_labels.csv",
+        ("image_id", "split", "labels"),
+        ((image_id, split, " ".join(str(label) for label in labels)) for image_id, split, labels, _, _ in rows),
+    )
+    if any(image_path is not None for *_, image_path, _ in rows):
+        _write_csv(
+            directory / "files.csv",
+            ("image_id", "image", "mask"),
+            ((row[0], str(row[3]), "" if row[4] is None else str(row[4])) for row in rows),
+        )
+    if boxes is not None:
+        _write_csv(directory / "boxes.csv", BOX_COLUMNS, boxes)
+
+
 def write_index(
     output_dir: str | Path,
     class_names: Sequence[str],
-    rows: Iterable[tuple[str, str, Sequence[int], Path, Path | None]],
-    boxes: Iterable[tuple[str, int, int, int, int, int]] | None = None,
+    rows: Sequence[IndexRow],
+    boxes: Iterable[BoxRow] | None = None,
 ) -> None:
-    """Write an index (``classes.txt``, ``image_labels.csv``, ``files.csv``) atomically.
-
-    ``rows`` are (image_id, split, labels, image path, mask path or None).
-    ``boxes`` (optional) are (image_id, class, x0, y0, x1, y1) rows, x1 / y1
-    exclusive, written to ``boxes.csv`` in the same directory.
-    """
+    """Write an index of files that live elsewhere (:func:`write_index_files`) as ``output_dir``, atomically."""
     with atomic_directory(output_dir) as tmp:
-        if boxes is not None:
-            with (tmp / "boxes.csv").open("w", newline="") as boxes_handle:
-                boxes_writer = csv.writer(boxes_handle, lineterminator="\n")
-                boxes_writer.writerow(("image_id", "class", "x0", "y0", "x1", "y1"))
-                boxes_writer.writerows(boxes)
-        (tmp / "classes.txt").write_text("".join(f"{name}\n" for name in class_names))
-        with (tmp / "image_labels.csv").open("w", newline="") as labels_handle, (tmp / "files.csv").open(
-            "w", newline=""
-        ) as files_handle:
-            labels_writer = csv.writer(labels_handle, lineterminator="\n")
-            files_writer = csv.writer(files_handle, lineterminator="\n")
-            labels_writer.writerow(("image_id", "split", "labels"))
-            files_writer.writerow(("image_id", "image", "mask"))
-            for image_id, split, labels, image_path, mask_path in rows:
-                labels_writer.writerow((image_id, split, " ".join(str(label) for label in labels)))
-                files_writer.writerow((image_id, str(image_path), "" if mask_path is None else str(mask_path)))
+        write_index_files(tmp, class_names, rows, boxes)
+
+
+def read_boxes(csv_path: str | Path, num_classes: int | None = None) -> dict[str, list[Box]]:
+    """Boxes of ``boxes.csv`` (columns image_id, class, x0, y0, x1, y1; x1 / y1 exclusive) per image id.
+
+    Classes must be in 1..``num_classes`` (1..254 when not given), coordinates
+    integers with 0 <= x0 < x1 and 0 <= y0 < y1. Boxes keep the file order.
+    Raises :class:`InputError` naming the file (and line) otherwise.
+    """
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise InputError(f"{csv_path}: file not found (columns {', '.join(BOX_COLUMNS)} expected)")
+    top = IGNORE_LABEL - 1 if num_classes is None else num_classes
+    boxes: dict[str, list[Box]] = {}
+    with csv_path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(BOX_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"{csv_path}: missing column(s) {sorted(missing)}")
+        for line_no, row in enumerate(reader, start=2):
+            image_id = (row["image_id"] or "").strip()
+            try:
+                cls, x0, y0, x1, y1 = (int(row[key]) for key in BOX_COLUMNS[1:])
+            except (TypeError, ValueError) as err:
+                raise InputError(f"{csv_path}:{line_no}: class and coordinates must be integers ({err})") from err
+            if not 1 <= cls <= top:
+                raise InputError(f"{csv_path}:{line_no}: class {cls} of image {image_id!r} is outside 1..{top}")
+            if not (0 <= x0 < x1 and 0 <= y0 < y1):
+                raise InputError(
+                    f"{csv_path}:{line_no}: box ({x0}, {y0}, {x1}, {y1}) of image {image_id!r} is empty or "
+                    "negative (need 0 <= x0 < x1, 0 <= y0 < y1; x1 / y1 exclusive)"
+                )
+            boxes.setdefault(image_id, []).append((cls, x0, y0, x1, y1))
+    return boxes

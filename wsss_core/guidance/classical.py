@@ -1,4 +1,4 @@
-"""The off-the-shelf saliency map Pt_sal: a classical weight-free detector, or precomputed maps.
+"""A classical weight-free saliency detector, the ``classical`` guidance backend.
 
 :func:`classical_saliency` combines two cues computed on the Gaussian-blurred
 image in CIE L*a*b*:
@@ -20,20 +20,8 @@ percentile, clipped to [0, 1] and smoothed.
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-from typing import Any, Mapping
-
 import cv2
 import numpy as np
-
-from wsss_core.data.dataset import load_index
-from wsss_core.io import InputError, atomic_directory, read_gray, read_rgb, write_gray
-from wsss_core.onnx_guidance import onnx_saliency_maps
-from wsss_core.parallel import map_images
-from wsss_core.sharding import ALL_IMAGES, Shard
-
-SALIENCY_METHODS = ("classical", "precomputed", "onnx")
 
 
 def _border_contrast(lab: np.ndarray, border_width: int, segments_per_side: int) -> np.ndarray:
@@ -116,69 +104,3 @@ def classical_saliency(
     if smooth_sigma > 0:
         saliency = cv2.GaussianBlur(saliency, (0, 0), smooth_sigma)
     return np.clip(saliency, 0.0, 1.0).astype(np.float32)
-
-
-def _import_map(source_dir: Path, image_id: str, image_shape: tuple[int, ...]) -> np.ndarray:
-    """A precomputed map of ``image_id``: 8-bit grayscale, the size of its image."""
-    path = source_dir / f"{image_id}.png"
-    if not path.is_file():
-        raise InputError(f"{source_dir}: no saliency map for image id {image_id!r} (expected {path.name})")
-    values = read_gray(path)
-    if values.shape != image_shape:
-        raise InputError(
-            f"{path}: map is {values.shape[1]}x{values.shape[0]}, image {image_id!r} is {image_shape[1]}x{image_shape[0]}"
-        )
-    return values
-
-
-def extract_saliency(
-    dataset_root: str | Path,
-    split: str,
-    output_dir: str | Path,
-    *,
-    method: str = "classical",
-    source: str | Path | None = None,
-    onnx_options: Mapping[str, Any] | None = None,
-    shard: Shard = ALL_IMAGES,
-    workers: int = 1,
-    **params: float | int,
-) -> None:
-    """Write the saliency map Pt_sal of every image of ``split`` as ``<output_dir>/<id>.png``.
-
-    ``method`` ``classical`` computes :func:`classical_saliency` (``params``
-    are its keyword arguments); ``precomputed`` checks and copies the
-    ``<id>.png`` maps of the directory ``source`` (how DSS / PoolNet maps are
-    brought in); ``onnx`` runs the ONNX model file ``source`` with
-    ``onnx_options`` (see :func:`wsss_core.onnx_guidance.onnx_saliency_maps`).
-    Only the images of ``shard`` are processed, on ``workers`` processes
-    (classical and precomputed). Maps are 8-bit grayscale (0-255);
-    ``output_dir`` is replaced atomically.
-    """
-    if method not in SALIENCY_METHODS:
-        raise ValueError(f"unknown saliency method {method!r}; available: {SALIENCY_METHODS}")
-    if method != "classical" and source is None:
-        raise ValueError(f"saliency method {method!r} needs its source (guidance.dir or guidance.onnx.model)")
-    if method == "onnx":
-        onnx_saliency_maps(source, dataset_root, split, output_dir, shard=shard, **dict(onnx_options or {}))
-        return
-    index = load_index(dataset_root)
-    ids = shard.select(index.ids(split))
-    with atomic_directory(output_dir) as tmp:
-        write = functools.partial(
-            _write_saliency, output_dir=tmp, source=None if source is None else Path(source), params=params
-        )
-        items = ((image_id, index.image_path(image_id)) for image_id in ids)
-        map_images(write, items, workers=workers, total=len(ids), desc=f"saliency {split} {shard.name} ({method})")
-
-
-def _write_saliency(
-    item: tuple[str, Path], output_dir: Path, source: Path | None, params: Mapping[str, float | int]
-) -> None:
-    """Write one map: imported from ``source`` when given, else :func:`classical_saliency`."""
-    image_id, image_path = item
-    image = read_rgb(image_path)
-    if source is not None:
-        saliency = _import_map(source, image_id, image.shape[:2])
-    else:
-        saliency = np.round(classical_saliency(image, **params) * 255.0).astype(np.uint8)
-    write_gray(output_dir / f"{image_id}.png", saliency)

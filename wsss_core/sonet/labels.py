@@ -25,29 +25,22 @@ G^Cm (``cam_objectness``), G^B (``box_objectness``) and G^B_ign
 
 from __future__ import annotations
 
-import csv
-import functools
-import logging
 import math
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from wsss_core.data.dataset import load_index
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_image_size, write_label_map
-from wsss_core.labels import read_foreground
-from wsss_core.parallel import map_images
-from wsss_core.store import read_store
-
-log = logging.getLogger(__name__)
+from wsss_core.data.dataset import Box, DatasetIndex, load_index, read_boxes
+from wsss_core.guidance.maps import read_guidance
+from wsss_core.io import IGNORE_LABEL, InputError, read_image_size, write_label_map
+from wsss_core.parallel import per_image_stage
+from wsss_core.sharding import ALL_IMAGES
+from wsss_core.store import LazyStore
 
 KINDS = ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore")
 OBJECTNESS_KINDS = ("cam_objectness", "box_objectness", "box_objectness_ignore")
 CAM_NORMALISATION = "scam"  # the store array used as C_m
-BOX_COLUMNS = ("image_id", "class", "x0", "y0", "x1", "y1")
-
-Box = tuple[int, int, int, int, int]  # class, x0, y0, x1, y1 (x1 / y1 exclusive)
 
 
 def _objectness_mask(objectness: np.ndarray, shape: tuple[int, ...], threshold: float) -> np.ndarray:
@@ -184,82 +177,60 @@ def box_labels(
     return labels
 
 
-def read_boxes(csv_path: str | Path, num_classes: int | None = None) -> dict[str, list[Box]]:
-    """Boxes of ``boxes.csv`` (columns image_id, class, x0, y0, x1, y1; x1 / y1 exclusive) per image id.
+def _objectness(objectness_dir: Path | None, image_id: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    return None if objectness_dir is None else read_guidance(objectness_dir / f"{image_id}.png", shape)
 
-    Classes must be in 1..``num_classes`` (1..254 when not given), coordinates
-    integers with 0 <= x0 < x1 and 0 <= y0 < y1. Boxes keep the file order.
-    Raises :class:`InputError` naming the file (and line) otherwise.
-    """
-    csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise InputError(f"{csv_path}: file not found (columns {', '.join(BOX_COLUMNS)} expected)")
-    top = IGNORE_LABEL - 1 if num_classes is None else num_classes
-    boxes: dict[str, list[Box]] = {}
-    with csv_path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(BOX_COLUMNS) - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(f"{csv_path}: missing column(s) {sorted(missing)}")
-        for line_no, row in enumerate(reader, start=2):
-            image_id = (row["image_id"] or "").strip()
-            try:
-                cls, x0, y0, x1, y1 = (int(row[key]) for key in BOX_COLUMNS[1:])
-            except (TypeError, ValueError) as err:
-                raise InputError(f"{csv_path}:{line_no}: class and coordinates must be integers ({err})") from err
-            if not 1 <= cls <= top:
-                raise InputError(f"{csv_path}:{line_no}: class {cls} of image {image_id!r} is outside 1..{top}")
-            if not (0 <= x0 < x1 and 0 <= y0 < y1):
+
+class _CamTask:
+    """A CAM-driven label (C_m or G^Cm, Eq. 2) of one image id from the CAM store and the objectness maps."""
+
+    def __init__(self, cams: LazyStore, objectness_dir: Path | None, output_dir: Path, **settings: float) -> None:
+        self.cams, self.objectness_dir, self.output_dir, self.settings = cams, objectness_dir, output_dir, settings
+
+    def __call__(self, image_id: str) -> None:
+        record = self.cams.read(image_id, CAM_NORMALISATION)
+        cam_maps = record[CAM_NORMALISATION]
+        classes = tuple(int(c) for c in np.atleast_1d(record["classes"]))
+        objectness = _objectness(self.objectness_dir, image_id, cam_maps.shape[1:])
+        write_label_map(self.output_dir / f"{image_id}.png", cam_objectness_labels(cam_maps, classes, objectness, **self.settings))
+
+
+class _BoxTask:
+    """A box-driven label (B, G^B or G^B_ign, Eq. 3) of one image id from its boxes and the objectness maps."""
+
+    def __init__(
+        self,
+        index: DatasetIndex,
+        boxes: tuple[Path, dict[str, list[Box]]],
+        objectness_dir: Path | None,
+        output_dir: Path,
+        **settings: object,
+    ) -> None:
+        self.index, (self.boxes_csv, self.boxes) = index, boxes
+        self.objectness_dir, self.output_dir, self.settings = objectness_dir, output_dir, settings
+
+    def __call__(self, image_id: str) -> None:
+        shape = read_image_size(self.index.image_path(image_id))
+        boxes = self.boxes.get(image_id, [])
+        for _, x0, y0, _, _ in boxes:
+            if x0 >= shape[1] or y0 >= shape[0]:
                 raise InputError(
-                    f"{csv_path}:{line_no}: box ({x0}, {y0}, {x1}, {y1}) of image {image_id!r} is empty or "
-                    "negative (need 0 <= x0 < x1, 0 <= y0 < y1; x1 / y1 exclusive)"
+                    f"{self.boxes_csv}: a box of image {image_id!r} starts at ({x0}, {y0}), "
+                    f"outside its {shape[1]}x{shape[0]} image"
                 )
-            boxes.setdefault(image_id, []).append((cls, x0, y0, x1, y1))
-    return boxes
+        objectness = _objectness(self.objectness_dir, image_id, shape)
+        write_label_map(self.output_dir / f"{image_id}.png", box_labels(boxes, shape, objectness, **self.settings))
 
 
-def _cam_one(
-    item: tuple[str, np.ndarray, tuple[int, ...], Path | None],
-    output_dir: Path,
-    threshold: float,
-    objectness_threshold: float,
-) -> None:
-    image_id, cam_maps, classes, objectness_path = item
-    objectness = None if objectness_path is None else read_foreground(objectness_path, cam_maps.shape[1:])
-    labels = cam_objectness_labels(
-        cam_maps, classes, objectness, delta=threshold, objectness_threshold=objectness_threshold
-    )
-    write_label_map(output_dir / f"{image_id}.png", labels)
-
-
-def _box_one(
-    item: tuple[str, Path, list[Box], Path | None],
-    output_dir: Path,
-    boxes_csv: Path,
-    ignore: bool,
-    objectness_threshold: float,
-    alpha: float,
-    inner_fraction: float,
-) -> None:
-    image_id, image_path, boxes, objectness_path = item
-    shape = read_image_size(image_path)
-    for _, x0, y0, _, _ in boxes:
-        if x0 >= shape[1] or y0 >= shape[0]:
-            raise InputError(
-                f"{boxes_csv}: a box of image {image_id!r} starts at ({x0}, {y0}), "
-                f"outside its {shape[1]}x{shape[0]} image"
-            )
-    objectness = None if objectness_path is None else read_foreground(objectness_path, shape)
-    labels = box_labels(
-        boxes,
-        shape,
-        objectness,
-        ignore=ignore,
-        objectness_threshold=objectness_threshold,
-        alpha=alpha,
-        inner_fraction=inner_fraction,
-    )
-    write_label_map(output_dir / f"{image_id}.png", labels)
+def _box_table(dataset_root: str | Path, boxes_csv: str | Path | None, split: str) -> tuple[Path, dict[str, list[Box]]]:
+    """The boxes of the dataset; every image of ``split`` with an image-level label must have one."""
+    index = load_index(dataset_root)
+    path = Path(dataset_root) / "boxes.csv" if boxes_csv is None else Path(boxes_csv)
+    boxes = read_boxes(path, index.num_classes)
+    for image_id in index.ids(split):
+        if image_id not in boxes and index.present_classes(image_id):
+            raise InputError(f"{path}: no box for image {image_id!r} (split {split!r})")
+    return path, boxes
 
 
 def make_sonet_labels(
@@ -304,49 +275,20 @@ def make_sonet_labels(
         raise ValueError(f"kind {kind!r} needs objectness_dir")
     if kind.startswith("cam") and cam_store is None:
         raise ValueError(f"kind {kind!r} needs cam_store")
-    index = load_index(dataset_root)
-    ids = index.ids(split)
-    objectness_root = Path(objectness_dir) if kind in OBJECTNESS_KINDS else None
-
-    def objectness_path(image_id: str) -> Path | None:
-        return None if objectness_root is None else objectness_root / f"{image_id}.png"
-
+    objectness = Path(objectness_dir) if kind in OBJECTNESS_KINDS else None
     if kind.startswith("cam"):
-        log.info("sonet labels %s from %s for %d %s images", kind, cam_store, len(ids), split)
-        with read_store(cam_store) as store, atomic_directory(output_dir) as tmp_dir:
+        cams = LazyStore(cam_store)
+        threshold = cam_threshold if kind == "cam" else delta
 
-            def cam_items() -> Iterator[tuple[str, np.ndarray, tuple[int, ...], Path | None]]:
-                for image_id in ids:
-                    record = store.read(image_id, CAM_NORMALISATION)
-                    classes = tuple(int(c) for c in np.atleast_1d(record["classes"]))
-                    yield image_id, record[CAM_NORMALISATION], classes, objectness_path(image_id)
+        def make_task(index: DatasetIndex, out: Path) -> _CamTask:
+            return _CamTask(cams, objectness, out, delta=threshold, objectness_threshold=objectness_threshold)
 
-            function = functools.partial(
-                _cam_one,
-                output_dir=tmp_dir,
-                threshold=cam_threshold if kind == "cam" else delta,
-                objectness_threshold=objectness_threshold,
-            )
-            map_images(function, cam_items(), workers=workers, total=len(ids), desc=f"sonet {kind}")
-        return
+    else:
+        boxes = _box_table(dataset_root, boxes_csv, split)
+        settings = dict(ignore=kind == "box_objectness_ignore", objectness_threshold=objectness_threshold)
+        settings.update(alpha=alpha, inner_fraction=inner_fraction)
 
-    boxes_path = Path(dataset_root) / "boxes.csv" if boxes_csv is None else Path(boxes_csv)
-    boxes = read_boxes(boxes_path, index.num_classes)
-    for image_id in ids:
-        if image_id not in boxes and index.present_classes(image_id):
-            raise InputError(f"{boxes_path}: no box for image {image_id!r} (split {split!r})")
-    log.info("sonet labels %s from %s for %d %s images", kind, boxes_path, len(ids), split)
-    items = (
-        (image_id, index.image_path(image_id), boxes.get(image_id, []), objectness_path(image_id)) for image_id in ids
-    )
-    with atomic_directory(output_dir) as tmp_dir:
-        function = functools.partial(
-            _box_one,
-            output_dir=tmp_dir,
-            boxes_csv=boxes_path,
-            ignore=kind == "box_objectness_ignore",
-            objectness_threshold=objectness_threshold,
-            alpha=alpha,
-            inner_fraction=inner_fraction,
-        )
-        map_images(function, items, workers=workers, total=len(ids), desc=f"sonet {kind}")
+        def make_task(index: DatasetIndex, out: Path) -> _BoxTask:
+            return _BoxTask(index, boxes, objectness, out, **settings)
+
+    per_image_stage(dataset_root, split, ALL_IMAGES, [output_dir], make_task, workers=workers, desc=f"sonet {kind}")

@@ -26,17 +26,18 @@ installed onnxruntime offers it, the CPU one otherwise.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from wsss_core.data.dataset import load_index
-from wsss_core.io import InputError, atomic_directory, read_rgb, write_gray
+from wsss_core.data.dataset import DatasetIndex
+from wsss_core.io import InputError, read_rgb, write_gray
+from wsss_core.parallel import per_image_stage
 from wsss_core.sharding import ALL_IMAGES, Shard
 
 log = logging.getLogger(__name__)
@@ -153,18 +154,22 @@ def onnx_saliency_maps(
         raise ValueError(f"std must be positive, got {list(std)}")
     session = _session(model_path, threads)
     input_name, input_dtype = _check_input(session, model_path, size)  # type: ignore[arg-type]
-    index = load_index(dataset_root)
-    ids = shard.select(index.ids(split))
-    with atomic_directory(output_dir) as tmp:
-        for image_id in tqdm(ids, desc=f"onnx guidance {split} {shard.name}", unit="img", mininterval=2.0):
-            image = read_rgb(index.image_path(image_id))
-            height, width = image.shape[:2]
-            resized = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-            normalised = (resized.astype(np.float32) / 255.0 - mean_arr) / std_arr
-            batch = np.ascontiguousarray(normalised.transpose(2, 0, 1)[None]).astype(input_dtype)
-            values = _output_map(session.run(None, {input_name: batch}), output_index, model_path)
-            if apply_sigmoid:
-                values = 0.5 * (1.0 + np.tanh(0.5 * values))  # the logistic function, overflow-free
-            values = normalise_min_max(values)
-            values = cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
-            write_gray(tmp / f"{image_id}.png", np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+    def guidance_map(image_id: str, index: DatasetIndex, output_dir: Path) -> None:
+        image = read_rgb(index.image_path(image_id))
+        height, width = image.shape[:2]
+        resized = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+        normalised = (resized.astype(np.float32) / 255.0 - mean_arr) / std_arr
+        batch = np.ascontiguousarray(normalised.transpose(2, 0, 1)[None]).astype(input_dtype)
+        values = _output_map(session.run(None, {input_name: batch}), output_index, model_path)
+        if apply_sigmoid:
+            values = 0.5 * (1.0 + np.tanh(0.5 * values))  # the logistic function, overflow-free
+        values = normalise_min_max(values)
+        values = cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
+        write_gray(output_dir / f"{image_id}.png", np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+    def make_task(index: DatasetIndex, out: Path) -> Callable[[str], None]:
+        return functools.partial(guidance_map, index=index, output_dir=out)
+
+    # one process: onnxruntime runs the network on its own threads (or the GPU)
+    per_image_stage(dataset_root, split, shard, [output_dir], make_task, workers=1, desc=f"onnx guidance {split}")

@@ -1,4 +1,4 @@
-"""Class activation maps and their two normalisations (Sec. 3.3, Eq. 1-3).
+"""Class activation maps and their two normalisations (Sec. 3.3, Eq. 1-3); rule dump_cams.
 
 All functions take tensors whose class axis is ``-3`` (``(C,H,W)`` or ``(B,C,H,W)``).
 """
@@ -16,9 +16,11 @@ from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
 from wsss_core.data.transforms import network_input
-from wsss_core.device import mixed_precision, pick_device, place_images, place_model
+from wsss_core.engine.device import pick_device, place_model
+from wsss_core.inference.forward import forward_resized
 from wsss_core.io import read_rgb
-from wsss_core.models import MultiTaskNet, load_model
+from wsss_core.models.checkpoint import load_model
+from wsss_core.models.multitask import MultiTaskNet
 from wsss_core.sharding import ALL_IMAGES, Shard
 from wsss_core.store import write_store
 
@@ -51,17 +53,19 @@ def pcam(cam: Tensor) -> Tensor:
     return torch.softmax(cam, dim=-3)
 
 
-@torch.no_grad()
 def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device, max_side: int | None = None) -> Tensor:
-    """Raw CAMs (C,H,W) of one RGB image (Eq. 1), bilinearly upsampled to the image size.
+    """Raw CAMs (C,H,W) of one RGB image (Eq. 1, in float32), bilinearly upsampled to the image size.
 
     The network sees the image brought down to ``max_side`` pixels (``None``: as it is).
     """
-    images = network_input(image, max_side)
-    with mixed_precision(device):
-        features = model(place_images(images, device), branches=())["features"]
-    cam = class_activation_maps(features.float(), model.classifier.weight.float())
-    return F.interpolate(cam, size=image.shape[:2], mode="bilinear", align_corners=False)[0].float()
+    out = forward_resized(
+        lambda images: model(images, branches=()),
+        network_input(image, max_side),
+        image.shape[:2],
+        device,
+        head=lambda out: {"cam": class_activation_maps(out["features"], model.classifier.weight.float())},
+    )
+    return out["cam"][0]
 
 
 def dump_cams(

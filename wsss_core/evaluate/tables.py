@@ -1,27 +1,20 @@
-"""Score directories of label PNGs against the ground truth and write the metric tables."""
+"""Rules evaluate_*: score directories of label PNGs against the ground truth and write the metric tables."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from wsss_core.data.dataset import DatasetIndex, load_index
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_path, read_gray, read_label_map
-from wsss_core.metrics import confusion_matrix, scores
+from wsss_core.evaluate.metrics import confusion_matrix, scores
+from wsss_core.io import InputError, atomic_path, binarize_label_map, read_gray, read_label_map, read_sized
 
 log = logging.getLogger(__name__)
-
-
-def _read_checked(path: Path, shape: tuple[int, ...], reader: Callable[[Path], np.ndarray]) -> np.ndarray:
-    values = reader(path)
-    if values.shape != shape:
-        raise InputError(f"{path}: map is {values.shape[1]}x{values.shape[0]}, ground truth is {shape[1]}x{shape[0]}")
-    return values
 
 
 def accumulate_confusion(
@@ -46,11 +39,11 @@ def accumulate_confusion(
             raise InputError(f"{gt_path}: ground-truth mask of {image_id!r} not found (evaluation needs masks)")
         ground_truth = read_label_map(gt_path)
         if binary:
-            values = _read_checked(label_dir / f"{image_id}.png", ground_truth.shape, read_gray)
+            values = read_sized(label_dir / f"{image_id}.png", ground_truth.shape, read_gray, "ground truth")
             prediction = (values.astype(np.float32) / 255.0 > fg_threshold).astype(np.uint8)
-            ground_truth = np.where(ground_truth == IGNORE_LABEL, IGNORE_LABEL, ground_truth > 0).astype(np.uint8)
+            ground_truth = binarize_label_map(ground_truth)
         else:
-            prediction = _read_checked(label_dir / f"{image_id}.png", ground_truth.shape, read_label_map)
+            prediction = read_sized(label_dir / f"{image_id}.png", ground_truth.shape, read_label_map, "ground truth")
         confusion += confusion_matrix(prediction, ground_truth, num_labels)
     return confusion
 

@@ -1,12 +1,13 @@
-"""Rules train_joint and retrain -> wsss_core.train.train_multitask (under torchrun when gpu > 1)."""
+"""Rules train_joint and retrain -> wsss_core.ctlr.joint.train_joint (under torchrun when gpu > 1)."""
 
 from wsss_core.crf import CrfParams
-from wsss_core.distributed import run_training
+from wsss_core.ctlr.joint import train_joint
+from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
 
 with log_to(snakemake.log[0], snakemake.rule):
     run_training(
-        "train_multitask",
+        train_joint,
         {
             "dataset_root": snakemake.input.dataset,
             "split": snakemake.params.split,

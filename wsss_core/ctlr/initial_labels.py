@@ -1,4 +1,4 @@
-"""Initial pseudo semantic labels G_seg^init from CAMs and a foreground map (Sec. 3.4.1).
+"""Initial pseudo semantic labels G_seg^init from CAMs and a guidance map (Sec. 3.4.1); rule fuse_initial_labels.
 
 The same fusion produces the sCAM- and pCAM-based initial labels (Table 6)
 and, with the refined class-agnostic mask in place of saliency, the refined
@@ -7,20 +7,17 @@ labels G_seg^ref of CTLR (Sec. 3.4.2).
 
 from __future__ import annotations
 
-import functools
-import logging
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from wsss_core.data.dataset import load_index
-from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, read_gray, write_label_map
-from wsss_core.parallel import map_images
+from wsss_core.data.dataset import DatasetIndex
+from wsss_core.guidance.maps import read_guidance
+from wsss_core.io import IGNORE_LABEL, write_label_map
+from wsss_core.parallel import per_image_stage
 from wsss_core.sharding import ALL_IMAGES, Shard
-from wsss_core.store import read_store
-
-log = logging.getLogger(__name__)
+from wsss_core.store import LazyStore
 
 CAM_KINDS = ("pcam", "scam", "cam")
 
@@ -63,26 +60,18 @@ def fuse_initial_labels(
     return labels
 
 
-def read_foreground(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """Read a foreground PNG (saliency or class-agnostic mask, 0-255) as [0,1] floats of ``shape``."""
-    values = read_gray(path)
-    if values.shape != shape:
-        raise InputError(f"{path}: map is {values.shape[1]}x{values.shape[0]}, its image is {shape[1]}x{shape[0]}")
-    return values.astype(np.float32) / 255.0
+class _FuseTask:
+    """:func:`fuse_initial_labels` of one image id, reading its CAMs and guidance map, writing its label PNG."""
 
+    def __init__(self, cam_store: LazyStore, cam_kind: str, guidance_dir: Path, output_dir: Path, **thresholds: float) -> None:
+        self.cam_store, self.cam_kind, self.guidance_dir, self.output_dir = cam_store, cam_kind, guidance_dir, output_dir
+        self.thresholds = thresholds
 
-def _fuse_one(
-    item: tuple[str, np.ndarray, tuple[int, ...], Path],
-    output_dir: Path,
-    cam_fg_threshold: float,
-    fg_threshold: float,
-) -> None:
-    image_id, cam_maps, classes, foreground_path = item
-    foreground = read_foreground(foreground_path, cam_maps.shape[1:])
-    labels = fuse_initial_labels(
-        cam_maps, classes, foreground, cam_fg_threshold=cam_fg_threshold, fg_threshold=fg_threshold
-    )
-    write_label_map(output_dir / f"{image_id}.png", labels)
+    def __call__(self, image_id: str) -> None:
+        record = self.cam_store.read(image_id, self.cam_kind)
+        cam_maps, classes = record[self.cam_kind], tuple(int(c) for c in record["classes"])
+        guidance = read_guidance(self.guidance_dir / f"{image_id}.png", cam_maps.shape[1:])
+        write_label_map(self.output_dir / f"{image_id}.png", fuse_initial_labels(cam_maps, classes, guidance, **self.thresholds))
 
 
 def fuse_label_maps(
@@ -90,7 +79,7 @@ def fuse_label_maps(
     split: str,
     cam_store: str | Path,
     cam_kind: str,
-    foreground_dir: str | Path,
+    guidance_dir: str | Path,
     output_dir: str | Path,
     *,
     cam_fg_threshold: float,
@@ -101,23 +90,15 @@ def fuse_label_maps(
     """Write the fused label PNG of every image of ``split`` in ``shard`` into ``output_dir`` (atomically).
 
     ``cam_kind`` picks the maps read from ``cam_store`` (``pcam`` or ``scam``);
-    ``foreground_dir`` holds one 0-255 PNG per image id.
+    ``guidance_dir`` holds one 0-255 guidance PNG per image id.
     """
     if cam_kind not in CAM_KINDS:
         raise ValueError(f"cam_kind must be one of {CAM_KINDS}, got {cam_kind!r}")
-    index = load_index(dataset_root)
-    ids = shard.select(index.ids(split))
-    foreground_dir = Path(foreground_dir)
-    log.info("fusing %s with %s for %d %s images", cam_kind, foreground_dir, len(ids), split)
+    store = LazyStore(cam_store)
 
-    with read_store(cam_store) as store, atomic_directory(output_dir) as tmp_dir:
-
-        def items() -> Iterator[tuple[str, np.ndarray, tuple[int, ...], Path]]:
-            for image_id in ids:
-                record = store.read(image_id, cam_kind)
-                yield image_id, record[cam_kind], tuple(int(c) for c in record["classes"]), foreground_dir / f"{image_id}.png"
-
-        fuse = functools.partial(
-            _fuse_one, output_dir=tmp_dir, cam_fg_threshold=cam_fg_threshold, fg_threshold=fg_threshold
+    def make_task(index: DatasetIndex, out: Path) -> _FuseTask:
+        return _FuseTask(
+            store, cam_kind, Path(guidance_dir), out, cam_fg_threshold=cam_fg_threshold, fg_threshold=fg_threshold
         )
-        map_images(fuse, items(), workers=workers, total=len(ids), desc=f"fuse {cam_kind} {shard.name}")
+
+    per_image_stage(dataset_root, split, shard, [output_dir], make_task, workers=workers, desc=f"fuse {cam_kind}")

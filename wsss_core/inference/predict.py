@@ -1,4 +1,4 @@
-"""Inference of the multi-task network: single-scale and multi-scale + flip (Sec. 4.3.4)."""
+"""Rule predict: segmentation and class-agnostic probabilities, single-scale and multi-scale + flip (Sec. 4.3.4)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
 from wsss_core.data.transforms import input_scale, resize_input, to_tensor
-from wsss_core.device import mixed_precision, pick_device, place_images, place_model
+from wsss_core.engine.device import pick_device, place_model
+from wsss_core.inference.forward import forward_resized
 from wsss_core.io import atomic_directory, read_rgb, write_label_map
-from wsss_core.models import MultiTaskNet, load_model
+from wsss_core.models.checkpoint import load_model
 from wsss_core.store import write_store
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @torch.no_grad()
 def predict_probs(
-    model: MultiTaskNet,
+    model: nn.Module,
     image: np.ndarray,
     device: torch.device,
     *,
@@ -39,18 +40,14 @@ def predict_probs(
     to one over classes. Scales are relative to the image brought down to
     ``max_side`` pixels (``None``: the image as it is).
     """
-    height, width = image.shape[:2]
-    base = place_images(to_tensor(image).unsqueeze(0), device)
+    base = to_tensor(image).unsqueeze(0)
     seg_max: torch.Tensor | None = None
     ca_max: torch.Tensor | None = None
     for scale in (s * input_scale(image.shape, max_side) for s in scales):
         scaled = resize_input(base, scale)
         batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
-        with mixed_precision(device):
-            out = model(batch, branches=("ca", "seg"))
-        seg_logits, ca_logits = out["seg_logits"].float(), out["ca_logits"].float()
-        seg = torch.softmax(F.interpolate(seg_logits, (height, width), mode="bilinear", align_corners=False), 1)
-        ca = torch.sigmoid(F.interpolate(ca_logits, (height, width), mode="bilinear", align_corners=False))
+        out = forward_resized(lambda x: model(x, branches=("ca", "seg")), batch, image.shape[:2], device)
+        seg, ca = torch.softmax(out["seg_logits"], 1), torch.sigmoid(out["ca_logits"])
         if flip:
             seg = torch.maximum(seg[0], seg[1].flip(-1)).unsqueeze(0)
             ca = torch.maximum(ca[0], ca[1].flip(-1)).unsqueeze(0)

@@ -1,4 +1,4 @@
-"""Export predictions in the layout of the PASCAL VOC evaluation server."""
+"""Rule export_voc_test: predictions in the layout of the PASCAL VOC evaluation server."""
 
 from __future__ import annotations
 

@@ -1,0 +1,100 @@
+"""Joint training of the three branches (Fig. 5b) and retraining on the CTLR labels (Fig. 5d).
+
+All branches train with L_cls + L_ca + L_seg (Eq. 8-11). The class-agnostic
+labels start as the binarised prior map (the guidance map Pt_sal, or G_ca^ref
+when retraining) and, every ``ca_refresh_every`` epochs, are replaced by
+CRF_d((Pr_ca + prior) / 2) computed from the current network (Eq. 4,
+:mod:`wsss_core.ctlr.ca_labels`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from wsss_core.crf import CrfParams
+from wsss_core.ctlr.ca_labels import binarize_ca_prior, refresh_ca_labels
+from wsss_core.ctlr.training import multitask_losses
+from wsss_core.data.dataset import load_index
+from wsss_core.data.training import WeakLabelDataset
+from wsss_core.engine import distributed
+from wsss_core.engine.device import place_model
+from wsss_core.engine.fit import fit, start_stage
+from wsss_core.engine.resume import fingerprint
+from wsss_core.models.checkpoint import load_model
+from wsss_core.models.multitask import BRANCHES
+
+log = logging.getLogger(__name__)
+
+
+def train_joint(
+    dataset_root: str | Path,
+    split: str,
+    init_checkpoint: str | Path,
+    seg_label_dir: str | Path,
+    ca_prior_dir: str | Path,
+    output_checkpoint: str | Path,
+    output_ca_label_dir: str | Path,
+    log_csv: str | Path,
+    *,
+    train_config: dict[str, Any],
+    crf: CrfParams,
+    ca_prior_threshold: float,
+    ca_refresh_every: int,
+    max_side: int | None = None,
+    threads: int | None = None,
+    workers: int = 1,
+) -> None:
+    """Fig. 5b / 5d: train all branches with L_cls + L_ca + L_seg (Eq. 8-11).
+
+    Starts from ``init_checkpoint``. Semantic labels G_seg are the PNGs of
+    ``seg_label_dir``. Class-agnostic labels G_ca live in
+    ``output_ca_label_dir`` (0/255 PNGs): first ``prior > ca_prior_threshold``
+    for the prior maps of ``ca_prior_dir``, then, after every
+    ``ca_refresh_every``-th epoch (0 = never), CRF_d((Pr_ca + prior) / 2)
+    from the current network (Eq. 4). The directory ends holding the labels
+    of the last epoch. Under torchrun rank 0 alone writes them (with the
+    unwrapped network, see :func:`wsss_core.engine.fit.fit`) while the other ranks wait.
+    """
+    config, device = start_stage(train_config, threads)
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    model = place_model(load_model(init_checkpoint), device)
+    prior_dir, ca_dir = Path(ca_prior_dir), Path(output_ca_label_dir)
+    refresh = functools.partial(
+        refresh_ca_labels, model, index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers
+    )
+
+    def refreshes_after(epoch: int) -> bool:
+        return ca_refresh_every > 0 and epoch % ca_refresh_every == 0 and epoch < config.epochs
+
+    def on_epoch_end(epoch: int) -> None:
+        if refreshes_after(epoch):
+            log.info("multitask: refreshing class-agnostic labels after epoch %d (Eq. 4)", epoch)
+            refresh()
+
+    def on_resume(epoch: int) -> None:
+        if any(refreshes_after(e) for e in range(1, epoch + 1)):
+            log.info("multitask: rebuilding class-agnostic labels from the resumed network")
+            refresh()
+
+    if distributed.is_main_process():  # rank 0 writes the labels every rank's dataset reads
+        binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
+    distributed.barrier()
+    dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
+    settings = {
+        **asdict(config),
+        "crf": asdict(crf),
+        "ca_prior_threshold": ca_prior_threshold,
+        "ca_refresh_every": ca_refresh_every,
+        "max_side": max_side,
+    }
+    run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
+    fit(
+        model, dataset, config, device, stage="multitask", losses=functools.partial(multitask_losses, branches=BRANCHES),
+        output_checkpoint=Path(output_checkpoint), log_csv=Path(log_csv), fingerprint=run_id,
+        on_resume=on_resume, on_epoch_end=on_epoch_end,
+    )

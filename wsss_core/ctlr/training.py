@@ -1,0 +1,98 @@
+"""CTLR training stages that start from a freshly built network: the classifier (Fig. 5a) and the supervised reference.
+
+Both train the three-branch network of Sec. 3.2 with the losses of Eq. 8-11
+(:func:`multitask_losses`) on the branches the stage trains; the other
+branches are frozen.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Sequence
+
+from torch import Tensor, nn
+
+from wsss_core.data.dataset import load_index
+from wsss_core.data.training import WeakLabelDataset
+from wsss_core.engine.fit import fit, start_stage
+from wsss_core.engine.resume import fingerprint
+from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss
+from wsss_core.models.multitask import BRANCHES, build_model
+
+
+def multitask_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor], branches: Sequence[str]) -> dict[str, Tensor]:
+    """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8)."""
+    out = model(images, branches=branches)
+    losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
+    if "ca" in branches:
+        losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
+    if "seg" in branches:
+        losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
+    return losses
+
+
+def _train_new_model(
+    stage: str,
+    dataset_root: str | Path,
+    split: str,
+    outputs: tuple[str | Path, str | Path],
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    threads: int | None,
+    branches: Sequence[str],
+    ground_truth: bool,
+) -> None:
+    """Train a freshly built network on ``branches``; the other branches are frozen."""
+    config, device = start_stage(train_config, threads)
+    index = load_index(dataset_root)
+    model = build_model({**model_config, "num_classes": index.num_classes})
+    for branch in set(BRANCHES) - set(branches):
+        for module in model.branch_modules(branch):
+            module.requires_grad_(False)
+    dataset = WeakLabelDataset(index, index.ids(split), config, ground_truth=ground_truth)
+    run_id = fingerprint(stage, {**asdict(config), "model": model_config}, [Path(dataset_root) / "image_labels.csv"])
+    losses = functools.partial(multitask_losses, branches=branches)
+    checkpoint, log_csv = (Path(path) for path in outputs)
+    fit(model, dataset, config, device, stage=stage, losses=losses, output_checkpoint=checkpoint, log_csv=log_csv, fingerprint=run_id)
+
+
+def train_classifier(
+    dataset_root: str | Path,
+    split: str,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    threads: int | None = None,
+) -> None:
+    """Fig. 5a: train the backbone and classification branch with L_cls (Eq. 9), other branches frozen."""
+    _train_new_model(
+        "classifier", dataset_root, split, (output_checkpoint, log_csv), model_config=model_config,
+        train_config=train_config, threads=threads, branches=("cls",), ground_truth=False,
+    )
+
+
+def train_supervised(
+    dataset_root: str | Path,
+    split: str,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    threads: int | None = None,
+) -> None:
+    """The fully supervised reference: the same network and losses (Eq. 8-11) on ground-truth masks.
+
+    L_seg uses the masks, L_ca their object / background reduction; it starts
+    from the same backbone initialisation as the weakly supervised path, so
+    weak / full compares the supervision alone.
+    """
+    _train_new_model(
+        "supervised", dataset_root, split, (output_checkpoint, log_csv), model_config=model_config,
+        train_config=train_config, threads=threads, branches=BRANCHES, ground_truth=True,
+    )

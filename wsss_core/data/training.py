@@ -1,0 +1,103 @@
+"""Training samples: an augmented image with its image-level labels and the label maps a stage trains on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from wsss_core.data.dataset import DatasetIndex
+from wsss_core.data.transforms import augment, build_augmentation, to_tensor
+from wsss_core.io import binarize_label_map, read_gray, read_label_map, read_rgb, read_sized
+
+
+class AugmentationSettings(Protocol):
+    """The augmentation part of a stage's training settings (:class:`wsss_core.engine.config.TrainConfig`)."""
+
+    crop_size: int
+    scale_range: Sequence[float]
+    hflip: bool
+    color_jitter: float
+    seed: int
+
+
+class AugmentedDataset(Dataset):
+    """Base of the training datasets: the joint augmentation of a stage's settings.
+
+    The draws depend on (seed, epoch, sample index) only, so an epoch is
+    reproducible and a resumed run repeats what an uninterrupted one did.
+    """
+
+    def __init__(self, config: AugmentationSettings) -> None:
+        self.config = config
+        self.epoch = 0
+        self.transform = build_augmentation(
+            crop_size=config.crop_size,
+            scale_range=config.scale_range,
+            hflip=config.hflip,
+            color_jitter=config.color_jitter,
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the augmentation draws of ``epoch``."""
+        self.epoch = epoch
+
+    def augment(self, image: np.ndarray, maps: list[np.ndarray], item: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Augment ``image`` and its label ``maps`` jointly with the draws of sample ``item``."""
+        return augment(self.transform, image, maps, seed=(self.config.seed, self.epoch, item))
+
+
+class WeakLabelDataset(AugmentedDataset):
+    """Training samples: augmented image, image labels and, when given, label maps.
+
+    The maps are the pseudo labels of ``seg_label_dir`` / ``ca_label_dir``
+    (0-255 maps, object where value / 255 > ``ca_threshold``) or,
+    with ``ground_truth`` (the fully supervised baseline), the ground-truth
+    mask and its object / background reduction.
+    """
+
+    def __init__(
+        self,
+        index: DatasetIndex,
+        ids: Sequence[str],
+        config: AugmentationSettings,
+        seg_label_dir: Path | None = None,
+        ca_label_dir: Path | None = None,
+        ground_truth: bool = False,
+        ca_threshold: float = 0.5,
+    ) -> None:
+        super().__init__(config)
+        self.index = index
+        self.ids = list(ids)
+        self.seg_label_dir = seg_label_dir
+        self.ca_label_dir = ca_label_dir
+        self.ground_truth = ground_truth
+        self.ca_threshold = ca_threshold
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, item: int) -> dict[str, Tensor]:
+        image_id = self.ids[item]
+        image = read_rgb(self.index.image_path(image_id))
+        size = image.shape[:2]
+        maps = []
+        if self.ground_truth:
+            mask = read_sized(self.index.mask_path(image_id), size, read_label_map)
+            maps += [mask, binarize_label_map(mask)]
+        if self.seg_label_dir is not None:
+            maps.append(read_sized(self.seg_label_dir / f"{image_id}.png", size, read_label_map))
+        if self.ca_label_dir is not None:
+            ca = read_sized(self.ca_label_dir / f"{image_id}.png", size, read_gray)
+            maps.append((ca.astype(np.float32) / 255.0 > self.ca_threshold).astype(np.uint8))
+        image, maps = self.augment(image, maps, item)
+        sample = {"image": to_tensor(image), "image_labels": torch.from_numpy(self.index.multi_hot(image_id))}
+        if self.ground_truth or self.seg_label_dir is not None:
+            sample["seg_labels"] = torch.from_numpy(maps.pop(0))
+        if self.ground_truth or self.ca_label_dir is not None:
+            sample["ca_labels"] = torch.from_numpy(maps.pop(0))
+        return sample

@@ -1,0 +1,1 @@
+"""Inference of trained networks: whole-image forward passes, multi-scale + flip prediction, CRF post-processing."""

@@ -1,0 +1,87 @@
+"""Checkpoints of the training stages: the one place that writes and reads them.
+
+A checkpoint is ``{"model_config", "state_dict", "stage", "epochs"}``, saved
+with :func:`torch.save` and read with ``weights_only=True``.
+``model_config["kind"]`` names the network: ``multitask`` (the default),
+``sonet`` or ``objectness``; the rest of it rebuilds that network.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from wsss_core.io import InputError, atomic_path
+from wsss_core.models.multitask import build_model
+from wsss_core.models.objectness import build_objectness_net
+from wsss_core.models.sonet import build_sonet
+
+SEGMENTATION_KINDS = ("multitask", "sonet")  # networks that answer model(images, branches=("ca", "seg"))
+
+_BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
+    "multitask": lambda config: build_model(config, pretrained=False),
+    "sonet": lambda config: build_sonet(config, pretrained=False),
+    "objectness": lambda config: build_objectness_net(str(config["arch"])),
+}
+
+
+def state_dict_cpu(model: nn.Module) -> dict[str, Tensor]:
+    """The state dict of ``model`` with every tensor detached and on the CPU."""
+    return {key: value.detach().cpu() for key, value in model.state_dict().items()}
+
+
+def save_torch(state: dict[str, Any], path: str | os.PathLike) -> None:
+    """``torch.save`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, stage: str, epochs: int) -> None:
+    """Write the checkpoint of a finished stage: ``model.model_config`` and its weights."""
+    save_torch({"model_config": model.model_config, "state_dict": state_dict_cpu(model), "stage": stage, "epochs": epochs}, path)
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by the training stages (``weights_only=True``)."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt / foreign files
+        raise InputError(f"{path}: not a readable checkpoint ({err})") from err
+    if not isinstance(checkpoint, dict) or not {"model_config", "state_dict"} <= set(checkpoint):
+        raise InputError(f"{path}: not a wsss checkpoint (needs keys model_config and state_dict)")
+    return checkpoint
+
+
+def _load_network(path: str | os.PathLike, device: torch.device | str, kinds: tuple[str, ...], what: str) -> nn.Module:
+    """Rebuild the network of checkpoint ``path``, one of ``kinds`` (``what`` in messages), and load its weights."""
+    checkpoint = load_checkpoint(path, device)
+    config = dict(checkpoint["model_config"])
+    kind = config.get("kind", "multitask")
+    if kind not in kinds:
+        raise InputError(f"{path}: not {what} checkpoint (model_config kind is {kind!r})")
+    model = _BUILDERS[kind](config)
+    if kind == "objectness":
+        model.model_config = config
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as err:
+        raise InputError(f"{path}: weights do not fit its model_config ({err})") from err
+    return model.to(device)
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
+    """The segmentation network of checkpoint ``path``: the multi-task network or SONet.
+
+    Both answer ``model(images, branches=("ca", "seg"))``.
+    """
+    return _load_network(path, device, SEGMENTATION_KINDS, "a segmentation network")
+
+
+def load_objectness_net(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
+    """The objectness network of checkpoint ``path`` (its backbone weights file is not re-read)."""
+    return _load_network(path, device, ("objectness",), "an objectness")

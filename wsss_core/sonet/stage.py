@@ -1,0 +1,74 @@
+"""Rule train_sonet: SONet (Sec. 2.2) trained on SONet pseudo labels and objectness maps with the loss of Eq. 5."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+from wsss_core.data.dataset import load_index
+from wsss_core.data.training import WeakLabelDataset
+from wsss_core.engine.fit import fit, start_stage
+from wsss_core.engine.resume import fingerprint
+from wsss_core.io import InputError
+from wsss_core.losses import class_agnostic_loss, segmentation_loss
+from wsss_core.models.sonet import build_sonet
+
+log = logging.getLogger(__name__)
+
+
+def sonet_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Eq. 5 for :func:`wsss_core.engine.fit.fit`: ``loss_seg`` = CE(S, G), ``loss_objectness`` = BCE(S_O, O).
+
+    ``batch["seg_labels"]`` is the pseudo label G, ``batch["ca_labels"]`` the
+    binarised objectness O (0/1); 255 is ignored in both. ``fit`` sums the terms.
+    """
+    out = model(images, branches=("seg", "ca"))
+    return {
+        "loss_seg": segmentation_loss(out["seg_logits"], batch["seg_labels"]),
+        "loss_objectness": class_agnostic_loss(out["ca_logits"], batch["ca_labels"]),
+    }
+
+
+def train_sonet(
+    dataset_root: str | Path,
+    split: str,
+    seg_label_dir: str | Path,
+    objectness_dir: str | Path,
+    output_checkpoint: str | Path,
+    log_csv: str | Path,
+    *,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    objectness_threshold: float = 0.5,
+    threads: int | None = None,
+) -> None:
+    """Train SONet from scratch (apart from ``backbone_weights``) on the images of ``split`` (Eq. 5).
+
+    ``seg_label_dir`` holds the pseudo labels G (label PNGs, 255 = ignore),
+    ``objectness_dir`` the objectness maps O (0-255 PNGs), binarised as
+    O > ``objectness_threshold``. Writes ``output_checkpoint`` (``model_config`` with
+    ``kind: sonet`` + ``state_dict``) and a per-epoch loss CSV; an
+    interrupted run resumes after its last finished epoch.
+    """
+    seg_label_dir, objectness_dir = Path(seg_label_dir), Path(objectness_dir)
+    for directory in (seg_label_dir, objectness_dir):
+        if not directory.is_dir():
+            raise InputError(f"{directory}: directory not found")
+    config, device = start_stage(train_config, threads)
+    index = load_index(dataset_root)
+    model = build_sonet({**model_config, "num_classes": index.num_classes})
+    ids = index.ids(split)
+    dataset = WeakLabelDataset(
+        index, ids, config, seg_label_dir=seg_label_dir, ca_label_dir=objectness_dir, ca_threshold=objectness_threshold
+    )
+    settings = {**asdict(config), "model": model.model_config, "objectness_threshold": objectness_threshold}
+    run_id = fingerprint("sonet", settings, [Path(dataset_root) / "image_labels.csv", seg_label_dir, objectness_dir])
+    log.info("sonet: training %s on %d %s images", model.model_config["arch"], len(ids), split)
+    fit(
+        model, dataset, config, device, stage="sonet", losses=sonet_losses, output_checkpoint=Path(output_checkpoint),
+        log_csv=Path(log_csv), fingerprint=run_id,
+    )
