@@ -11,6 +11,7 @@ rule dump_cams:
     params:
         split=TRAIN_SPLIT,
         max_side=config["inference"]["max_side"],
+        batch_size=config["inference"]["batch_size"],
     threads: config["threads"]["train"]
     resources:
         gpu=1,

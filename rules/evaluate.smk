@@ -10,9 +10,13 @@ rule predict:
         plain=directory(run_path("segmentation/{model}/{split}/plain")),
         ms=directory(run_path("segmentation/{model}/{split}/ms")),
     params:
+        split=lambda wildcards: wildcards.split,
+        # what the CRF step (seg_*) and the evaluation (the label maps) read
+        arrays=["seg_single", "seg_ms"],
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
         max_side=config["inference"]["max_side"],
+        batch_size=config["inference"]["batch_size"],
     threads: config["threads"]["train"]
     resources:
         gpu=1,
@@ -26,6 +30,29 @@ rule predict:
         "../workflow_scripts/predict.py"
 
 
+# The joint model's predictions on the training split, for CTLR: only the arrays it reads.
+use rule predict as predict_train with:
+    input:
+        dataset=dataset_root(),
+        checkpoint=run_path("checkpoints/joint.pt"),
+    output:
+        predictions=run_path(f"predictions/joint/{TRAIN_SPLIT}.h5"),
+    params:
+        split=TRAIN_SPLIT,
+        arrays=[f"seg_{config['ctlr']['prediction_variant']}", f"ca_{config['ctlr']['prediction_variant']}"],
+        scales=config["inference"]["scales"],
+        flip=config["inference"]["flip"],
+        max_side=config["inference"]["max_side"],
+        batch_size=config["inference"]["batch_size"],
+    log:
+        run_path(f"logs/predict/joint/{TRAIN_SPLIT}.log"),
+    benchmark:
+        run_path(f"benchmarks/predict/joint/{TRAIN_SPLIT}.tsv")
+
+
+ruleorder: predict_train > predict
+
+
 rule postprocess_crf:
     input:
         dataset=dataset_root(),
@@ -35,6 +62,7 @@ rule postprocess_crf:
         ms_crf=directory(shard_path("segmentation/{model}/{split}/{shard}/ms_crf")),
     params:
         crf=config["crf"]["postprocess"],
+        label_epsilon=config["crf"]["label_epsilon"],
     threads: config["threads"]["per_image"]
     log:
         run_path("logs/postprocess_crf/{model}/{split}/{shard}.log"),

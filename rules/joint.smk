@@ -16,9 +16,11 @@ rule train_joint:
         split=TRAIN_SPLIT,
         train=train_settings("joint"),
         ca_refresh_every=config["joint"]["ca_refresh_every"],
+        ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
+        batch_size=config["inference"]["batch_size"],
     threads: config["threads"]["train"]
     resources:
         gpu=config["train_gpus"],
@@ -46,9 +48,11 @@ use rule train_joint as retrain with:
         split=TRAIN_SPLIT,
         train=train_settings("retrain"),
         ca_refresh_every=config["retrain"]["ca_refresh_every"],
+        ca_refresh_overlap=config["retrain"]["ca_refresh_overlap"],
         ca_prior_threshold=0.5,  # G_ca^ref is binary (0/255); any threshold in (0, 1) keeps it
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
+        batch_size=config["inference"]["batch_size"],
     log:
         run_path("logs/retrain.log"),
     benchmark:

@@ -40,6 +40,7 @@ rule objectness_maps:
     params:
         split=TRAIN_SPLIT,
         max_side=config["inference"]["max_side"],
+        batch_size=config["inference"]["batch_size"],
     threads: config["threads"]["train"]
     resources:
         gpu=1,

@@ -14,7 +14,7 @@ import yaml
 from workflow_helpers import REPO
 
 import wsss_core
-from wsss_core.crf import DEEPLAB_CRF, CrfParams
+from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, CrfParams
 from wsss_core.engine.config import TrainConfig
 from wsss_core.models.multitask import MultiTaskNet, build_model
 from wsss_core.models.objectness import build_objectness_net
@@ -150,3 +150,4 @@ def test_defaults_under_other_names_equal_config_yaml() -> None:
     assert (sonet["arch"], sonet["objectness_width"]) == (CONFIG["sonet"]["arch"], CONFIG["sonet"]["objectness_width"])
     assert build_objectness_net().model_config["arch"] == CONFIG["objectness"]["arch"]
     assert inspect.signature(load_source).parameters["split"].default == CONFIG["objectness"]["source_split"]
+    assert LABEL_EPSILON == CONFIG["crf"]["label_epsilon"]

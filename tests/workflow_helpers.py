@@ -95,7 +95,7 @@ def _same_checkpoint(a: Path, b: Path) -> bool:
 
 def _same_table(a: Path, b: Path) -> bool:
     table_a, table_b = pd.read_csv(a), pd.read_csv(b)
-    timing = [column for column in ("seconds",) if column in table_a]  # per-epoch wall time in train_logs
+    timing = [column for column in ("seconds", "epoch_end_seconds") if column in table_a]  # wall times in train_logs
     return table_a.drop(columns=timing).equals(table_b.drop(columns=timing))
 
 

@@ -11,6 +11,7 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.input.checkpoint,
         snakemake.output.cams,
         max_side=snakemake.params.max_side,
+        batch_size=snakemake.params.batch_size,
         threads=snakemake.threads,
         shard=Shard.parse(snakemake.wildcards.shard),
     )

@@ -10,5 +10,6 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.params.split,
         snakemake.output[0],
         max_side=snakemake.params.max_side,
+        batch_size=snakemake.params.batch_size,
         threads=snakemake.threads,
     )

@@ -13,6 +13,7 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.output.crf,
         snakemake.output.ms_crf,
         crf=CrfParams.from_config(snakemake.params.crf),
+        label_epsilon=snakemake.params.label_epsilon,
         workers=snakemake.threads,
         shard=Shard.parse(snakemake.wildcards.shard),
     )

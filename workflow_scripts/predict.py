@@ -1,18 +1,20 @@
-"""Rule predict -> wsss_core.inference.predict.predict_split."""
+"""Rules predict and predict_train -> wsss_core.inference.predict.predict_split."""
 
 from wsss_core.inference.predict import predict_split
 from wsss_core.logs import log_to
 
+outputs = dict(snakemake.output.items())
 with log_to(snakemake.log[0], snakemake.rule):
     predict_split(
         snakemake.input.dataset,
-        snakemake.wildcards.split,
+        snakemake.params.split,
         snakemake.input.checkpoint,
-        snakemake.output.predictions,
-        snakemake.output.plain,
-        snakemake.output.ms,
+        outputs["predictions"],
+        arrays=snakemake.params.arrays,
+        label_dirs={variant: outputs[name] for variant, name in (("single", "plain"), ("ms", "ms")) if name in outputs},
         scales=snakemake.params.scales,
         flip=snakemake.params.flip,
         max_side=snakemake.params.max_side,
+        batch_size=snakemake.params.batch_size,
         threads=snakemake.threads,
     )

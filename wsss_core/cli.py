@@ -10,7 +10,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
-from wsss_core.crf import DEEPLAB_CRF, dense_crf
+from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, crf_labels
 from wsss_core.engine.device import pick_device, place_model
 from wsss_core.inference.predict import predict_probs
 from wsss_core.io import InputError, read_rgb, write_label_map
@@ -26,7 +26,10 @@ def _predict(args: argparse.Namespace) -> None:
         seg_probs, _ = predict_probs(
             model, image, device, scales=args.scales, flip=not args.no_flip, max_side=args.max_side
         )
-        labels = (dense_crf(image, seg_probs, DEEPLAB_CRF) if args.crf else seg_probs).argmax(axis=0)
+        if args.crf:
+            labels = crf_labels(image, seg_probs, DEEPLAB_CRF, label_epsilon=LABEL_EPSILON)
+        else:
+            labels = seg_probs.argmax(axis=0)
         write_label_map(args.output / f"{path.stem}.png", labels)
 
 

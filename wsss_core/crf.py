@@ -43,6 +43,8 @@ class CrfParams:
 DEEPLAB_CRF = CrfParams(
     iterations=10, gaussian_sxy=3, gaussian_compat=3, bilateral_sxy=121, bilateral_srgb=5, bilateral_compat=4
 )
+# crf.label_epsilon in config.yaml (a test keeps them equal): see crf_labels.
+LABEL_EPSILON = 1e-3
 
 
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams) -> np.ndarray:
@@ -73,3 +75,19 @@ def crf_foreground(image: np.ndarray, fg_prob: np.ndarray, params: CrfParams) ->
     """CRF_d on a foreground probability map: the (H,W) uint8 0/1 MAP labelling."""
     probs = np.stack([1.0 - fg_prob, fg_prob]).clip(0.0, 1.0)
     return dense_crf(image, probs, params).argmax(axis=0).astype(np.uint8)
+
+
+def crf_labels(image: np.ndarray, probs: np.ndarray, params: CrfParams, *, label_epsilon: float) -> np.ndarray:
+    """MAP label map (H,W) uint8 of the dense CRF over the labels that occur.
+
+    Only the labels whose probability exceeds ``label_epsilon`` somewhere in
+    the image take part (``0``: every label); the others could hardly win a
+    pixel, and the CRF's cost grows with the number of labels. One label left
+    is the answer for every pixel.
+    """
+    keep = np.arange(len(probs))
+    if label_epsilon > 0:
+        keep = np.flatnonzero(probs.reshape(len(probs), -1).max(axis=1) > label_epsilon)
+    if len(keep) == 1:
+        return np.full(probs.shape[1:], keep[0], dtype=np.uint8)
+    return keep[dense_crf(image, probs[keep], params).argmax(axis=0)].astype(np.uint8)

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 from PIL import Image
@@ -85,6 +85,13 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             shutil.rmtree(tmp_path)
+
+
+@contextlib.contextmanager
+def atomic_directories(paths: Mapping[str, str | os.PathLike]) -> Iterator[dict[str, Path]]:
+    """:func:`atomic_directory` for each of ``paths`` (name -> path): yields name -> temporary directory."""
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(atomic_directory(path)) for name, path in paths.items()}
 
 
 def _open_image(path: Path, decode: bool = True) -> Image.Image:

@@ -1,4 +1,4 @@
-"""Log set-up for one pipeline step: to a log file and to stderr."""
+"""Log set-up for one pipeline step (to a log file and to stderr) and the progress of its loops."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from tqdm import tqdm
+
+T = TypeVar("T")
 
 
 def _cluster_job() -> str:
@@ -46,3 +50,13 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
         for handler in handlers:
             root.removeHandler(handler)
             handler.close()
+
+
+def progress(
+    items: Iterable[T], *, total: int, desc: str, unit: str = "img", count: Callable[[T], int] | None = None
+) -> Iterator[T]:
+    """``items`` with a progress bar of ``total`` ``unit`` s; ``count(item)`` units per item (default 1)."""
+    with tqdm(total=total, desc=desc, unit=unit, mininterval=2.0) as bar:
+        for item in items:
+            yield item
+            bar.update(1 if count is None else count(item))

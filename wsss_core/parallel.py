@@ -7,16 +7,15 @@ own outputs, so the parent process does no per-image work.
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import logging
 import multiprocessing
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
-
-from tqdm import tqdm
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from wsss_core.data.dataset import load_index
-from wsss_core.io import atomic_directory
+from wsss_core.io import atomic_directories
+from wsss_core.logs import progress
 from wsss_core.sharding import Shard
 
 log = logging.getLogger(__name__)
@@ -38,20 +37,67 @@ def _run_installed(item: object) -> object:
     return _installed(item)
 
 
-def map_images(task: Callable[[T], R], items: Iterable[T], *, workers: int, total: int, desc: str) -> list[R]:
-    """``[task(item) for item in items]``, in order, on ``workers`` processes (1 = in this process).
+class WorkerPool:
+    """``task`` on ``workers`` forked processes (in this process for ``workers <= 1``), for the life of a stage.
 
     The workers are forked with ``task`` installed, so it is not pickled (it
-    may hold the dataset index or a box table); only the items travel, and
-    they are produced lazily by the caller, so few are held at a time. The
-    workers must not use torch (they run numpy / CRF code only).
+    may hold the dataset index or a box table); only the items travel. They
+    must not use torch (they run numpy / CRF code only). Fork the pool early
+    in a stage, before large objects exist, so the workers stay small.
     """
-    progress = dict(total=total, desc=desc, unit="img", mininterval=2.0)
-    if workers <= 1 or total <= 1:
-        return [task(item) for item in tqdm(items, **progress)]
-    context = multiprocessing.get_context("fork")
-    with context.Pool(min(workers, total), initializer=_install, initargs=(task,)) as pool:
-        return list(tqdm(pool.imap(_run_installed, items, chunksize=4), **progress))
+
+    def __init__(self, task: Callable[[T], R], workers: int) -> None:
+        self.task = task
+        self._pool = None
+        if workers > 1:
+            self._pool = multiprocessing.get_context("fork").Pool(workers, initializer=_install, initargs=(task,))
+        self.in_flight = 2 * max(1, workers)
+
+    def imap(self, items: Iterable[T], *, total: int, desc: str) -> Iterator[R]:
+        """``task(item)`` of every item, in order, with a progress bar; few items are held at a time.
+
+        Items are pulled from ``items`` only as workers free up (at most
+        :attr:`in_flight` pending), so a generator of large arrays stays bounded.
+        """
+        return progress(self._results(items), total=total, desc=desc)
+
+    def _results(self, items: Iterable[T]) -> Iterator[R]:
+        if self._pool is None:
+            yield from (self.task(item) for item in items)
+            return
+        pending: collections.deque = collections.deque()
+        for item in items:
+            pending.append(self._pool.apply_async(_run_installed, (item,)))
+            while len(pending) >= self.in_flight:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def submit(self, item: T) -> Callable[[], R]:
+        """Start ``task(item)`` without waiting; returns the function that waits for its result."""
+        if self._pool is None:
+            result = self.task(item)
+            return lambda: result
+        return self._pool.apply_async(_run_installed, (item,)).get
+
+    def close(self) -> None:
+        """Stop the workers."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def map_images(task: Callable[[T], R], items: Iterable[T], *, workers: int, total: int, desc: str) -> list[R]:
+    """``[task(item) for item in items]``, in order, on ``workers`` processes (1 = in this process)."""
+    with WorkerPool(task, min(workers, total)) as pool:
+        return list(pool.imap(items, total=total, desc=desc))
 
 
 def per_image_stage(
@@ -73,6 +119,5 @@ def per_image_stage(
     index = load_index(dataset_root)
     ids = shard.select(index.ids(split))
     log.info("%s: %d %s images (shard %s)", desc, len(ids), split, shard.name)
-    with contextlib.ExitStack() as stack:
-        dirs = [stack.enter_context(atomic_directory(path)) for path in output_dirs]
-        map_images(make_task(index, *dirs), ids, workers=workers, total=len(ids), desc=f"{desc} {shard.name}")
+    with atomic_directories(dict(enumerate(output_dirs))) as dirs:
+        map_images(make_task(index, *dirs.values()), ids, workers=workers, total=len(ids), desc=f"{desc} {shard.name}")

@@ -1,7 +1,8 @@
 """HDF5 stores of per-image arrays (CAMs, network predictions): the one place that knows their layout.
 
 One group per image id holding named datasets and attributes; float arrays
-are stored as float16 with LZF compression. A store is written to a
+are stored as float16, maps (2-D and up) compressed with LZF after HDF5's
+byte shuffle (smaller and faster to write than LZF alone, see BENCHMARKS.md). A store is written to a
 temporary file and moved into place only when complete. The shards of a
 per-image stage write one store each; :func:`join_stores` joins them.
 """
@@ -37,7 +38,10 @@ class StoreWriter:
             array = np.asarray(array)
             if np.issubdtype(array.dtype, np.floating):
                 array = array.astype(np.float16)
-            group.create_dataset(name, data=array, compression="lzf" if array.ndim >= 2 else None)
+            if array.ndim >= 2:
+                group.create_dataset(name, data=array, compression="lzf", shuffle=True)
+            else:
+                group.create_dataset(name, data=array)
         for key, value in attrs.items():
             group.attrs[key] = value
 

@@ -8,9 +8,11 @@ G_ca = CRF_d((Pr_ca + prior) / 2). Label maps are 0/255 PNGs.
 
 from __future__ import annotations
 
-import functools
+import logging
+import os
+import shutil
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -18,11 +20,15 @@ from torch import nn
 
 from wsss_core.crf import CrfParams, crf_foreground
 from wsss_core.data.dataset import DatasetIndex
-from wsss_core.data.transforms import network_input
+from wsss_core.data.transforms import input_scale, resize_input
 from wsss_core.guidance.maps import read_guidance
+from wsss_core.inference.batches import image_batches
 from wsss_core.inference.forward import forward_resized
 from wsss_core.io import read_image_size, read_rgb, write_gray
-from wsss_core.parallel import map_images
+from wsss_core.logs import progress
+from wsss_core.parallel import WorkerPool
+
+log = logging.getLogger(__name__)
 
 
 def class_agnostic_labels(image: np.ndarray, ca_prob: np.ndarray, prior: np.ndarray, crf: CrfParams) -> np.ndarray:
@@ -49,43 +55,141 @@ def binarize_ca_prior(
         write_ca_label(output_dir / f"{image_id}.png", prior > threshold)
 
 
-@torch.no_grad()
-def _ca_probabilities(
-    model: nn.Module, index: DatasetIndex, ids: Sequence[str], device: torch.device, max_side: int | None
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(id, image, Pr_ca) of every id: single scale, on the image brought down to ``max_side``."""
-    for image_id in ids:
-        image = read_rgb(index.image_path(image_id))
-        out = forward_resized(lambda x: model(x, branches=("ca",)), network_input(image, max_side), image.shape[:2], device)
-        yield image_id, image, torch.sigmoid(out["ca_logits"])[0, 0].cpu().numpy()
+class _RefreshTask:
+    """G_ca = CRF_d((Pr_ca + prior) / 2) of one image (Eq. 4), written as a 0/255 PNG into ``output_dir``.
 
-
-def _refresh_one(item: tuple[str, np.ndarray, np.ndarray], ca_prior_dir: Path, output_dir: Path, crf: CrfParams) -> None:
-    image_id, image, ca_prob = item
-    prior = read_guidance(ca_prior_dir / f"{image_id}.png", ca_prob.shape)
-    write_ca_label(output_dir / f"{image_id}.png", class_agnostic_labels(image, ca_prob, prior, crf))
-
-
-def refresh_ca_labels(
-    model: nn.Module,
-    index: DatasetIndex,
-    ids: Sequence[str],
-    ca_prior_dir: Path,
-    output_dir: Path,
-    *,
-    crf: CrfParams,
-    device: torch.device,
-    max_side: int | None = None,
-    workers: int = 1,
-) -> None:
-    """Eq. 4: G_ca = CRF_d((Pr_ca + prior) / 2) from the current network, for every id.
-
-    Pr_ca is predicted single-scale on the image brought down to ``max_side``;
-    the CRFs run on ``workers`` processes.
+    An item is (image id, Pr_ca), Pr_ca as an array or as the path of a
+    float16 ``.npy`` file; the worker reads the image and the prior itself.
     """
-    was_training = model.training
-    model.eval()
-    write = functools.partial(_refresh_one, ca_prior_dir=ca_prior_dir, output_dir=output_dir, crf=crf)
-    items = _ca_probabilities(model, index, ids, device, max_side)
-    map_images(write, items, workers=workers, total=len(ids), desc="refresh G_ca")
-    model.train(was_training)
+
+    def __init__(self, index: DatasetIndex, ca_prior_dir: Path, output_dir: Path, crf: CrfParams) -> None:
+        self.index, self.ca_prior_dir, self.output_dir, self.crf = index, ca_prior_dir, output_dir, crf
+
+    def __call__(self, item: tuple[str, np.ndarray | Path]) -> None:
+        image_id, ca_prob = item
+        if isinstance(ca_prob, Path):
+            ca_prob = np.load(ca_prob).astype(np.float32)
+            item[1].unlink()
+        image = read_rgb(self.index.image_path(image_id))
+        prior = read_guidance(self.ca_prior_dir / f"{image_id}.png", ca_prob.shape)
+        write_ca_label(self.output_dir / f"{image_id}.png", class_agnostic_labels(image, ca_prob, prior, self.crf))
+
+
+def _replace_directory(new: Path, old: Path) -> None:
+    """Move the complete directory ``new`` onto ``old`` (whose previous content is removed)."""
+    retired = old.with_name(f".{old.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if old.exists():
+        os.replace(old, retired)
+    os.replace(new, old)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+class CaRefresher:
+    """The online refresh of G_ca (Eq. 4) during joint training, for the ids of one split.
+
+    Pr_ca is predicted single-scale on the images brought down to ``max_side``,
+    ``batch_size`` images of one size at a time on the training device; the
+    CRFs run on ``workers`` processes forked when the refresher is made (make
+    it before the network, so the workers stay small). New labels are written
+    next to ``ca_dir`` and replace it only when complete.
+
+    :meth:`after_epoch` refreshes after every ``every``-th of the ``epochs``
+    epochs (0 = never). :meth:`refresh` does it all before returning (the
+    paper's order: the next epoch trains on the new labels). With
+    ``overlap``, :meth:`start` runs the forward passes, queues the CRFs and
+    returns, and :meth:`finish` (at the end of the next epoch) waits for them
+    and swaps the labels in: they then lag one epoch behind the network, and
+    Pr_ca travels to the workers through float16 files.
+    """
+
+    def __init__(
+        self,
+        index: DatasetIndex,
+        ids: Sequence[str],
+        ca_prior_dir: Path,
+        ca_dir: Path,
+        *,
+        crf: CrfParams,
+        device: torch.device,
+        max_side: int | None,
+        workers: int,
+        batch_size: int,
+        every: int,
+        epochs: int,
+        overlap: bool = False,
+    ) -> None:
+        self.index, self.ids, self.ca_dir, self.device = index, list(ids), ca_dir, device
+        self.max_side, self.batch_size, self.every, self.epochs, self.overlap = max_side, batch_size, every, epochs, overlap
+        self.staging = ca_dir.with_name(f".{ca_dir.name}.next")
+        self.spool = ca_dir.with_name(f".{ca_dir.name}.pr_ca")
+        self.pool = WorkerPool(_RefreshTask(index, ca_prior_dir, self.staging, crf), workers)
+        self._pending: list[Callable[[], None]] = []
+
+    def refreshes_after(self, epoch: int) -> bool:
+        """Whether a refresh follows ``epoch`` (1-based): only when its labels are used by a later epoch."""
+        lag = 1 if self.overlap else 0
+        return self.every > 0 and epoch % self.every == 0 and epoch + lag < self.epochs
+
+    def after_epoch(self, model: nn.Module, epoch: int) -> None:
+        """End of ``epoch``: swap in a refresh that ran meanwhile, then refresh if one follows this epoch."""
+        self.finish()
+        if self.refreshes_after(epoch):
+            log.info("multitask: refreshing class-agnostic labels after epoch %d (Eq. 4)", epoch)
+            (self.start if self.overlap else self.refresh)(model)
+
+    def after_resume(self, model: nn.Module, epoch: int) -> None:
+        """Resuming after ``epoch``: rebuild the labels in use from the resumed network, if a refresh made them."""
+        lag = 1 if self.overlap else 0
+        if any(self.refreshes_after(e) for e in range(1, epoch + 1 - lag)):
+            log.info("multitask: rebuilding class-agnostic labels from the resumed network")
+            self.refresh(model)
+
+    @torch.no_grad()
+    def _probabilities(self, model: nn.Module) -> Iterator[tuple[str, np.ndarray]]:
+        """(id, Pr_ca) of every id, from batched forward passes in eval mode."""
+        was_training = model.training
+        model.eval()
+        for batch in image_batches(self.index, self.ids, batch_size=self.batch_size):
+            size = batch.size
+            images = resize_input(batch.images, input_scale(size, self.max_side))
+            out = forward_resized(lambda x: model(x, branches=("ca",)), images, size, self.device)
+            for image_id, ca_prob in zip(batch.ids, torch.sigmoid(out["ca_logits"])[:, 0].cpu().numpy()):
+                yield image_id, ca_prob
+        model.train(was_training)
+
+    def _reset(self, directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+
+    def refresh(self, model: nn.Module) -> None:
+        """Recompute G_ca from ``model`` and replace the labels in ``ca_dir``."""
+        self._reset(self.staging)
+        for _ in self.pool.imap(self._probabilities(model), total=len(self.ids), desc="refresh G_ca"):
+            pass
+        _replace_directory(self.staging, self.ca_dir)
+
+    def start(self, model: nn.Module) -> None:
+        """Run the forward passes of a refresh from ``model`` and queue its CRFs (``overlap``)."""
+        self._reset(self.staging)
+        self._reset(self.spool)
+        for image_id, ca_prob in progress(self._probabilities(model), total=len(self.ids), desc="refresh G_ca: Pr_ca"):
+            path = self.spool / f"{image_id}.npy"
+            np.save(path, ca_prob.astype(np.float16))
+            self._pending.append(self.pool.submit((image_id, path)))
+
+    def finish(self) -> None:
+        """Wait for the CRFs queued by :meth:`start` and replace the labels in ``ca_dir`` (nothing if none)."""
+        if not self._pending:
+            return
+        for wait in progress(self._pending, total=len(self._pending), desc="refresh G_ca: CRF"):
+            wait()
+        self._pending = []
+        _replace_directory(self.staging, self.ca_dir)
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop the workers and remove what a refresh left behind."""
+        self.pool.close()
+        for directory in (self.staging, self.spool):
+            shutil.rmtree(directory, ignore_errors=True)

@@ -5,6 +5,7 @@ All functions take tensors whose class axis is ``-3`` (``(C,H,W)`` or ``(B,C,H,W
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -12,13 +13,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm import tqdm
 
 from wsss_core.data.dataset import load_index
-from wsss_core.data.transforms import network_input
+from wsss_core.data.transforms import input_scale, resize_input, to_tensor
 from wsss_core.engine.device import pick_device, place_model
+from wsss_core.inference.batches import image_batches, ordered_writer
 from wsss_core.inference.forward import forward_resized
-from wsss_core.io import read_rgb
+from wsss_core.logs import progress
 from wsss_core.models.checkpoint import load_model
 from wsss_core.models.multitask import MultiTaskNet
 from wsss_core.sharding import ALL_IMAGES, Shard
@@ -53,19 +54,31 @@ def pcam(cam: Tensor) -> Tensor:
     return torch.softmax(cam, dim=-3)
 
 
-def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device, max_side: int | None = None) -> Tensor:
-    """Raw CAMs (C,H,W) of one RGB image (Eq. 1, in float32), bilinearly upsampled to the image size.
+def batch_cams(model: MultiTaskNet, images: Tensor, device: torch.device, max_side: int | None = None) -> Tensor:
+    """Raw CAMs (B,C,H,W) of a batch of normalised same-size images (Eq. 1, in float32), upsampled to their size.
 
-    The network sees the image brought down to ``max_side`` pixels (``None``: as it is).
+    The network sees the images brought down to ``max_side`` pixels (``None``: as they are).
     """
+    size = tuple(images.shape[-2:])
     out = forward_resized(
-        lambda images: model(images, branches=()),
-        network_input(image, max_side),
-        image.shape[:2],
+        lambda batch: model(batch, branches=()),
+        resize_input(images, input_scale(size, max_side)),
+        size,
         device,
         head=lambda out: {"cam": class_activation_maps(out["features"], model.classifier.weight.float())},
     )
-    return out["cam"][0]
+    return out["cam"]
+
+
+def image_cams(model: MultiTaskNet, image: np.ndarray, device: torch.device, max_side: int | None = None) -> Tensor:
+    """Raw CAMs (C,H,W) of one RGB image (:func:`batch_cams`)."""
+    return batch_cams(model, to_tensor(image).unsqueeze(0), device, max_side)[0]
+
+
+def _normalised(cam: Tensor, classes: np.ndarray) -> dict[str, np.ndarray]:
+    """CAM, sCAM and pCAM of one image, over all C classes, cut to the channels of ``classes`` (float16)."""
+    channels = torch.as_tensor(classes - 1, device=cam.device)
+    return {name: maps[channels].half().cpu().numpy() for name, maps in (("cam", cam), ("scam", scam(cam)), ("pcam", pcam(cam)))}
 
 
 def dump_cams(
@@ -75,7 +88,9 @@ def dump_cams(
     output_store: str | Path,
     *,
     max_side: int | None = None,
+    batch_size: int = 8,
     threads: int | None = None,
+    workers: int = 0,
     shard: Shard = ALL_IMAGES,
 ) -> None:
     """Write CAM, sCAM (Eq. 2) and pCAM (Eq. 3) of every image of ``split`` in ``shard`` to an HDF5 store.
@@ -83,24 +98,19 @@ def dump_cams(
     Both normalisations are computed over all C classes; only the channels of
     the classes present in the image (attribute ``classes``, 1-based, in the
     order of the channels) are stored, as float16 at image resolution.
+    Images go through the network ``batch_size`` at a time (of one size),
+    decoded on ``workers`` processes; the store is written on a thread.
     """
     device = pick_device(threads)
     model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
     ids = shard.select(index.ids(split))
     log.info("dumping CAM/sCAM/pCAM of %d %s images (shard %s) from %s", len(ids), split, shard.name, checkpoint)
-    with write_store(output_store) as store:
+    with write_store(output_store) as store, ordered_writer() as writer:
         store.set_attrs(class_names=list(index.class_names), normalisations=["cam", "scam", "pcam"])
-        for image_id in tqdm(ids, desc=f"CAMs {shard.name}", unit="img", mininterval=2.0):
-            cam = image_cams(model, read_rgb(index.image_path(image_id)), device, max_side)
-            classes = np.asarray(index.present_classes(image_id), dtype=np.int64)
-            channels = torch.as_tensor(classes - 1, device=cam.device)
-            store.add(
-                image_id,
-                {
-                    "cam": cam[channels].cpu().numpy(),
-                    "scam": scam(cam)[channels].cpu().numpy(),
-                    "pcam": pcam(cam)[channels].cpu().numpy(),
-                },
-                classes=classes,
-            )
+        batches = image_batches(index, ids, batch_size=batch_size, workers=workers)
+        for batch in progress(batches, total=len(ids), desc=f"CAMs {shard.name}", count=lambda b: len(b.ids)):
+            cams = batch_cams(model, batch.images, device, max_side)
+            for image_id, cam in zip(batch.ids, cams):
+                classes = np.asarray(index.present_classes(image_id), dtype=np.int64)
+                writer.submit(functools.partial(store.add, classes=classes), image_id, _normalised(cam, classes))

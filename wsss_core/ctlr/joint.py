@@ -10,13 +10,12 @@ CRF_d((Pr_ca + prior) / 2) computed from the current network (Eq. 4,
 from __future__ import annotations
 
 import functools
-import logging
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from wsss_core.crf import CrfParams
-from wsss_core.ctlr.ca_labels import binarize_ca_prior, refresh_ca_labels
+from wsss_core.ctlr.ca_labels import CaRefresher, binarize_ca_prior
 from wsss_core.ctlr.training import multitask_losses
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
@@ -26,8 +25,6 @@ from wsss_core.engine.fit import fit, start_stage
 from wsss_core.engine.resume import fingerprint
 from wsss_core.models.checkpoint import load_model
 from wsss_core.models.multitask import BRANCHES
-
-log = logging.getLogger(__name__)
 
 
 def train_joint(
@@ -44,7 +41,9 @@ def train_joint(
     crf: CrfParams,
     ca_prior_threshold: float,
     ca_refresh_every: int,
+    ca_refresh_overlap: bool = False,
     max_side: int | None = None,
+    batch_size: int = 8,
     threads: int | None = None,
     workers: int = 1,
 ) -> None:
@@ -55,46 +54,53 @@ def train_joint(
     ``output_ca_label_dir`` (0/255 PNGs): first ``prior > ca_prior_threshold``
     for the prior maps of ``ca_prior_dir``, then, after every
     ``ca_refresh_every``-th epoch (0 = never), CRF_d((Pr_ca + prior) / 2)
-    from the current network (Eq. 4). The directory ends holding the labels
-    of the last epoch. Under torchrun rank 0 alone writes them (with the
-    unwrapped network, see :func:`wsss_core.engine.fit.fit`) while the other ranks wait.
+    from the current network (Eq. 4, :class:`CaRefresher`: forward passes of
+    ``batch_size`` images, CRFs on ``workers`` processes; with
+    ``ca_refresh_overlap`` used one epoch later). The directory ends holding
+    the labels of the last epoch. Under torchrun rank 0 alone writes them
+    while the other ranks wait.
     """
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
     ids = index.ids(split)
-    model = place_model(load_model(init_checkpoint), device)
     prior_dir, ca_dir = Path(ca_prior_dir), Path(output_ca_label_dir)
-    refresh = functools.partial(
-        refresh_ca_labels, model, index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers
-    )
-
-    def refreshes_after(epoch: int) -> bool:
-        return ca_refresh_every > 0 and epoch % ca_refresh_every == 0 and epoch < config.epochs
-
-    def on_epoch_end(epoch: int) -> None:
-        if refreshes_after(epoch):
-            log.info("multitask: refreshing class-agnostic labels after epoch %d (Eq. 4)", epoch)
-            refresh()
-
-    def on_resume(epoch: int) -> None:
-        if any(refreshes_after(e) for e in range(1, epoch + 1)):
-            log.info("multitask: rebuilding class-agnostic labels from the resumed network")
-            refresh()
-
+    refresher = None
     if distributed.is_main_process():  # rank 0 writes the labels every rank's dataset reads
+        refresher = CaRefresher(
+            index,
+            ids,
+            prior_dir,
+            ca_dir,
+            crf=crf,
+            device=device,
+            max_side=max_side,
+            workers=workers,
+            batch_size=batch_size,
+            every=ca_refresh_every,
+            epochs=config.epochs,
+            overlap=ca_refresh_overlap,
+        )
         binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
     distributed.barrier()
+    model = place_model(load_model(init_checkpoint), device)
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
-    settings = {
-        **asdict(config),
-        "crf": asdict(crf),
-        "ca_prior_threshold": ca_prior_threshold,
-        "ca_refresh_every": ca_refresh_every,
-        "max_side": max_side,
-    }
+    settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side}
+    settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap)
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
-    fit(
-        model, dataset, config, device, stage="multitask", losses=functools.partial(multitask_losses, branches=BRANCHES),
-        output_checkpoint=Path(output_checkpoint), log_csv=Path(log_csv), fingerprint=run_id,
-        on_resume=on_resume, on_epoch_end=on_epoch_end,
-    )
+    try:
+        fit(
+            model,
+            dataset,
+            config,
+            device,
+            stage="multitask",
+            losses=functools.partial(multitask_losses, branches=BRANCHES),
+            output_checkpoint=Path(output_checkpoint),
+            log_csv=Path(log_csv),
+            fingerprint=run_id,
+            on_resume=lambda epoch: refresher.after_resume(model, epoch),
+            on_epoch_end=lambda epoch: refresher.after_epoch(model, epoch),
+        )
+    finally:
+        if refresher is not None:
+            refresher.close()

@@ -28,8 +28,11 @@ class AugmentationSettings(Protocol):
 class AugmentedDataset(Dataset):
     """Base of the training datasets: the joint augmentation of a stage's settings.
 
-    The draws depend on (seed, epoch, sample index) only, so an epoch is
-    reproducible and a resumed run repeats what an uninterrupted one did.
+    A sample is addressed by ``(epoch, index)`` (what the training engine's
+    sampler yields) or by ``index`` alone for the epoch of :meth:`set_epoch`.
+    The draws depend on (seed, epoch, index) only, so an epoch is
+    reproducible, whichever process loads it, and a resumed run repeats what
+    an uninterrupted one did. Subclasses implement :meth:`sample`.
     """
 
     def __init__(self, config: AugmentationSettings) -> None:
@@ -43,12 +46,22 @@ class AugmentedDataset(Dataset):
         )
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the augmentation draws of ``epoch``."""
+        """Select the augmentation draws of ``epoch`` for samples addressed by index alone."""
         self.epoch = epoch
 
-    def augment(self, image: np.ndarray, maps: list[np.ndarray], item: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Augment ``image`` and its label ``maps`` jointly with the draws of sample ``item``."""
-        return augment(self.transform, image, maps, seed=(self.config.seed, self.epoch, item))
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor | str]:
+        epoch, item = key if isinstance(key, tuple) else (self.epoch, key)
+        return self.sample(item, epoch)
+
+    def sample(self, item: int, epoch: int) -> dict[str, Tensor | str]:
+        """The augmented sample ``item`` of ``epoch``: ``image``, ``image_id`` and the targets."""
+        raise NotImplementedError
+
+    def augment(
+        self, image: np.ndarray, maps: list[np.ndarray], item: int, epoch: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Augment ``image`` and its label ``maps`` jointly with the draws of sample ``item`` in ``epoch``."""
+        return augment(self.transform, image, maps, seed=(self.config.seed, epoch, item))
 
 
 class WeakLabelDataset(AugmentedDataset):
@@ -81,7 +94,7 @@ class WeakLabelDataset(AugmentedDataset):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, item: int) -> dict[str, Tensor]:
+    def sample(self, item: int, epoch: int) -> dict[str, Tensor | str]:
         image_id = self.ids[item]
         image = read_rgb(self.index.image_path(image_id))
         size = image.shape[:2]
@@ -94,8 +107,12 @@ class WeakLabelDataset(AugmentedDataset):
         if self.ca_label_dir is not None:
             ca = read_sized(self.ca_label_dir / f"{image_id}.png", size, read_gray)
             maps.append((ca.astype(np.float32) / 255.0 > self.ca_threshold).astype(np.uint8))
-        image, maps = self.augment(image, maps, item)
-        sample = {"image": to_tensor(image), "image_labels": torch.from_numpy(self.index.multi_hot(image_id))}
+        image, maps = self.augment(image, maps, item, epoch)
+        sample = {
+            "image": to_tensor(image),
+            "image_id": image_id,
+            "image_labels": torch.from_numpy(self.index.multi_hot(image_id)),
+        }
         if self.ground_truth or self.seg_label_dir is not None:
             sample["seg_labels"] = torch.from_numpy(maps.pop(0))
         if self.ground_truth or self.ca_label_dir is not None:

@@ -1,4 +1,4 @@
-"""Pick the compute device and thread count for a stage."""
+"""The compute device of a stage: threads, placement (channels-last), mixed precision, pinned transfers."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ log = logging.getLogger(__name__)
 
 
 def pick_device(threads: int | None = None) -> torch.device:
-    """CUDA when present, CPU otherwise; ``threads`` bounds torch's intra-op CPU threads."""
+    """CUDA when present, CPU otherwise; ``threads`` bounds torch's intra-op CPU threads.
+
+    On CUDA, cuDNN picks the fastest convolution algorithms for the input sizes it sees.
+    """
     if threads:
         torch.set_num_threads(max(1, int(threads)))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     log.info("device: %s (torch %s, %d CPU threads)", device, torch.__version__, torch.get_num_threads())
     return device
 
@@ -35,3 +40,8 @@ def place_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 def mixed_precision(device: torch.device) -> torch.autocast:
     """bf16 autocast on CUDA; a disabled autocast (full fp32) on the CPU."""
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def pin_memory(device: torch.device) -> bool:
+    """Whether host batches for ``device`` are put in pinned memory (CUDA: asynchronous copies)."""
+    return device.type == "cuda"

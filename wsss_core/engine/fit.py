@@ -21,20 +21,23 @@ from typing import Any, Callable
 import pandas as pd
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from wsss_core.engine import distributed
 from wsss_core.engine.config import TrainConfig
-from wsss_core.engine.device import mixed_precision, pick_device, place_images, place_model
+from wsss_core.engine.device import mixed_precision, pick_device, pin_memory, place_images, place_model
 from wsss_core.engine.optim import build_optimizer, poly_schedule
 from wsss_core.engine.resume import load_resume_state, resume_path
+from wsss_core.engine.sampling import EpochSampler
 from wsss_core.io import atomic_path
 from wsss_core.models.checkpoint import save_checkpoint, save_torch, state_dict_cpu
 
 log = logging.getLogger(__name__)
 
 LossFunction = Callable[[nn.Module, Tensor, dict[str, Tensor]], dict[str, Tensor]]
+
+CHECK_EVERY = 25  # steps between host syncs on CUDA (finite-loss check, progress bar)
 
 
 def total_loss(losses: dict[str, Tensor]) -> Tensor:
@@ -66,22 +69,44 @@ def _write_history(history: list[dict[str, float]], log_csv: Path) -> None:
         pd.DataFrame(history).to_csv(tmp, index=False)
 
 
+def loader_workers(num_workers: int | str, device: torch.device) -> int:
+    """DataLoader worker processes: a number, or ``auto``.
+
+    ``auto`` is the stage's CPU threads (torch's, set by :func:`pick_device`) on
+    CUDA, where the CPU only loads data; 0 on the CPU, where the network's
+    threads already use every core (the 2-core demo trains 4 % faster without
+    workers, see BENCHMARKS.md).
+    """
+    if num_workers == "auto":
+        return torch.get_num_threads() if device.type == "cuda" else 0
+    return int(num_workers)
+
+
 class _Run:
-    """The state of one :func:`fit` call: network, optimiser, schedule and what it writes."""
+    """The state of one :func:`fit` call: network, optimiser, schedule, the data loader and what it writes."""
 
     def __init__(self, model: nn.Module, dataset: Dataset, config: TrainConfig, device: torch.device, stage: str) -> None:
         world = distributed.world_size()
-        self.model, self.dataset, self.config, self.device, self.stage = model, dataset, config, device, stage
+        self.model, self.config, self.device, self.stage = model, config, device, stage
         self.batch_size = _per_process_batch(stage, config.batch_size, len(dataset), world)
         self.iterations_per_epoch = len(dataset) // self.batch_size
         place_model(model, device)
         self.optimizer = build_optimizer(model, config)
         self.schedule = poly_schedule(self.optimizer, config.epochs * self.iterations_per_epoch, config.poly_power)
-        self.network, self.sampler = model, None
-        if distributed.is_distributed():
-            self.network = distributed.wrap(model, device)
-            self.sampler = DistributedSampler(dataset, shuffle=True, seed=config.seed, drop_last=True)
-        self.loader_batch = self.batch_size // world
+        self.network = distributed.wrap(model, device) if distributed.is_distributed() else model
+        self.sampler = EpochSampler(len(dataset), config.seed, distributed.rank(), world)
+        workers = loader_workers(config.num_workers, device)
+        self.loader = DataLoader(
+            dataset,
+            batch_size=self.batch_size // world,
+            sampler=self.sampler,
+            drop_last=True,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=pin_memory(device),
+        )
+        # a host sync per step costs GPU time: on CUDA losses are checked and logged every CHECK_EVERY steps
+        self.check_every = CHECK_EVERY if device.type == "cuda" else 1
 
     def restore(self, state: dict) -> tuple[list[dict[str, float]], int]:
         """Load a resume state; the history so far and the epoch to continue after."""
@@ -101,28 +126,39 @@ class _Run:
             "history": history,
         }
 
-    def _loader(self, epoch: int) -> DataLoader:
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(epoch)
-        if self.sampler is not None:
-            self.sampler.set_epoch(epoch)
-        return DataLoader(
-            self.dataset,
-            batch_size=self.loader_batch,
-            shuffle=self.sampler is None,
-            sampler=self.sampler,
-            drop_last=True,
-            num_workers=self.config.num_workers,
-            generator=torch.Generator().manual_seed(self.config.seed * 1000 + epoch),
-        )
+    def _step(self, batch: dict, losses: LossFunction) -> dict[str, Tensor]:
+        """One SGD step on ``batch``; the detached loss terms and their sum (on the device)."""
+        images = place_images(batch.pop("image"), self.device)
+        batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+        with mixed_precision(self.device):
+            terms = losses(self.network, images, batch)
+            loss = total_loss(terms)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.schedule.step()
+        return {key: value.detach() for key, value in {**terms, "loss": loss}.items()}
+
+    def _check(self, recent: list[tuple[int, list[str], dict[str, Tensor]]], epoch: int) -> None:
+        """Raise :class:`FloatingPointError` at the first of the ``recent`` steps whose loss is not finite."""
+        finite = torch.stack([torch.isfinite(terms["loss"]) for _, _, terms in recent]).tolist()
+        for (step, ids, terms), ok in zip(recent, finite):
+            if not ok:
+                shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
+                raise FloatingPointError(
+                    f"{self.stage}: loss became {float(terms['loss'])} at epoch {epoch + 1}, step {step} "
+                    f"(iteration {epoch * self.iterations_per_epoch + step}); images of the batch: {shown}"
+                )
 
     def train_epoch(self, epoch: int, losses: LossFunction) -> dict[str, float]:
         """One epoch of SGD steps; the row of the per-epoch log (mean losses, last learning rate, seconds)."""
         self.model.train()
-        sums: dict[str, float] = {}
+        self.sampler.set_epoch(epoch)
+        sums: dict[str, Tensor] = {}
+        recent: list[tuple[int, list[str], dict[str, Tensor]]] = []
         started = time.monotonic()
         progress = tqdm(
-            self._loader(epoch),
+            self.loader,
             desc=f"{self.stage} epoch {epoch + 1}/{self.config.epochs}",
             unit="batch",
             mininterval=2.0,
@@ -130,25 +166,23 @@ class _Run:
         )
         lr = self.optimizer.param_groups[0]["lr"]
         for step, batch in enumerate(progress):
-            images = place_images(batch.pop("image"), self.device)
-            batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
-            with mixed_precision(self.device):
-                terms = losses(self.network, images, batch)
-                loss = total_loss(terms)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{self.stage}: loss became {loss.item()} at epoch {epoch + 1}, step {step}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            ids = list(batch.pop("image_id", []))
             lr = self.optimizer.param_groups[0]["lr"]
-            self.schedule.step()
-            for key, value in {**terms, "loss": loss}.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach())
-            progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            terms = self._step(batch, losses)
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value.double()
+            recent.append((step, ids, terms))
+            if len(recent) == self.check_every:
+                self._check(recent, epoch)
+                progress.set_postfix(loss=f"{float(recent[-1][2]['loss']):.3f}", refresh=False)
+                recent = []
+        if recent:
+            self._check(recent, epoch)
+        totals = {key: float(value) for key, value in sums.items()}
         if distributed.is_distributed():
-            sums = distributed.reduce_mean(sums, self.device)
+            totals = distributed.reduce_mean(totals, self.device)
             distributed.broadcast_buffers(self.model)
-        row = {"epoch": epoch + 1, **{key: value / self.iterations_per_epoch for key, value in sums.items()}}
+        row = {"epoch": epoch + 1, **{key: value / self.iterations_per_epoch for key, value in totals.items()}}
         row.update(lr=lr, seconds=round(time.monotonic() - started, 2))
         return row
 
@@ -169,23 +203,26 @@ def fit(
 ) -> None:
     """SGD with poly learning rate over ``config.epochs`` epochs, minimising the sum of ``losses``.
 
-    ``dataset`` yields dicts with an ``image`` tensor (and a ``set_epoch``
-    method for per-epoch augmentation draws); ``losses(model, images, batch)``
-    returns the named loss terms. ``model`` carries a ``model_config`` dict
+    ``dataset[(epoch, index)]`` is a dict with an ``image`` tensor, the
+    ``image_id`` and the targets (the epoch selects the augmentation draws);
+    ``losses(model, images, batch)`` returns the named loss terms. The data
+    loader lives for the whole stage (``train.num_workers`` processes,
+    pinned memory on CUDA); losses are summed on the device. ``model`` carries a ``model_config`` dict
     that is saved with its weights. On CUDA the forward pass and losses run
     under bf16 autocast with channels-last tensors. After every epoch a
     resume state is written next to ``output_checkpoint``; a state with the
     same ``fingerprint`` is resumed from.
 
     In a process group (:mod:`wsss_core.engine.distributed`) ``losses`` gets
-    the DistributedDataParallel wrapper of ``model``; a DistributedSampler
+    the DistributedDataParallel wrapper of ``model``; the sampler
     gives each of the N ranks ``batch_size / N`` images of every batch (a
     ValueError when it is not divisible), so the effective batch, the
     iterations per epoch and the poly schedule are those of one process.
     The logged losses are averaged over the ranks. Rank 0 alone writes the
     resume state, the CSV and the checkpoint (the unwrapped network's state
     dict) and runs ``on_resume`` / ``on_epoch_end`` (they write files the
-    dataset reads); the other ranks wait for it.
+    dataset reads; the log's ``epoch_end_seconds`` is the time spent in
+    ``on_epoch_end``); the other ranks wait for it.
     """
     run = _Run(model, dataset, config, device, stage)
     main_process = distributed.is_main_process()
@@ -204,7 +241,9 @@ def fit(
         log.info("%s: %s", stage, ", ".join(f"{k}={v:.4g}" for k, v in history[-1].items()))
         if main_process:
             if on_epoch_end is not None:
+                started = time.monotonic()
                 on_epoch_end(epoch + 1)
+                history[-1]["epoch_end_seconds"] = round(time.monotonic() - started, 2)
             save_torch(run.state(fingerprint, epoch + 1, history), state_path)
             _write_history(history, log_csv)
         distributed.barrier()

@@ -17,7 +17,7 @@ import numpy as np
 from wsss_core.data.dataset import DatasetIndex
 from wsss_core.guidance.classical import classical_saliency
 from wsss_core.guidance.onnx import onnx_saliency_maps
-from wsss_core.io import InputError, read_gray, read_rgb, read_sized, write_gray
+from wsss_core.io import InputError, read_gray, read_image_size, read_rgb, read_sized, write_gray
 from wsss_core.parallel import per_image_stage
 from wsss_core.sharding import ALL_IMAGES, Shard
 
@@ -27,15 +27,16 @@ SALIENCY_METHODS = ("classical", "precomputed", "onnx")
 def _write_saliency(
     image_id: str, index: DatasetIndex, output_dir: Path, source: Path | None, params: Mapping[str, float | int]
 ) -> None:
-    """Write the map of one image: imported from ``source`` when given, else :func:`classical_saliency`."""
-    image = read_rgb(index.image_path(image_id))
+    """Write the map of one image: imported from ``source`` when given (checked against the image's header), else
+    :func:`classical_saliency`."""
     if source is None:
+        image = read_rgb(index.image_path(image_id))
         saliency = np.round(classical_saliency(image, **params) * 255.0).astype(np.uint8)
     else:
         path = source / f"{image_id}.png"
         if not path.is_file():
             raise InputError(f"{source}: no saliency map for image id {image_id!r} (expected {path.name})")
-        saliency = read_sized(path, image.shape[:2], read_gray, what=f"image {image_id!r}")
+        saliency = read_sized(path, read_image_size(index.image_path(image_id)), read_gray, what=f"image {image_id!r}")
     write_gray(output_dir / f"{image_id}.png", saliency)
 
 

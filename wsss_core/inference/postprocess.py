@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wsss_core.crf import CrfParams, dense_crf
+from wsss_core.crf import CrfParams, crf_labels
 from wsss_core.data.dataset import DatasetIndex
 from wsss_core.io import read_rgb, write_label_map
 from wsss_core.parallel import per_image_stage
@@ -15,14 +15,18 @@ from wsss_core.store import LazyStore
 class _CrfTask:
     """The CRF of one image id on its single-scale and its multi-scale + flip probabilities."""
 
-    def __init__(self, index: DatasetIndex, store: LazyStore, single_dir: Path, ms_dir: Path, crf: CrfParams) -> None:
-        self.index, self.store, self.single_dir, self.ms_dir, self.crf = index, store, single_dir, ms_dir, crf
+    def __init__(
+        self, index: DatasetIndex, store: LazyStore, output_dirs: dict[str, Path], crf: CrfParams, label_epsilon: float
+    ) -> None:
+        self.index, self.store, self.output_dirs = index, store, output_dirs
+        self.crf, self.label_epsilon = crf, label_epsilon
 
     def __call__(self, image_id: str) -> None:
-        probs = self.store.read(image_id, "seg_single", "seg_ms")
+        probs = self.store.read(image_id, *self.output_dirs)
         image = read_rgb(self.index.image_path(image_id))
-        write_label_map(self.single_dir / f"{image_id}.png", dense_crf(image, probs["seg_single"], self.crf).argmax(axis=0))
-        write_label_map(self.ms_dir / f"{image_id}.png", dense_crf(image, probs["seg_ms"], self.crf).argmax(axis=0))
+        for name, directory in self.output_dirs.items():
+            labels = crf_labels(image, probs[name], self.crf, label_epsilon=self.label_epsilon)
+            write_label_map(directory / f"{image_id}.png", labels)
 
 
 def postprocess_crf(
@@ -33,12 +37,16 @@ def postprocess_crf(
     output_ms_crf_dir: str | Path,
     *,
     crf: CrfParams,
+    label_epsilon: float,
     workers: int = 1,
     shard: Shard = ALL_IMAGES,
 ) -> None:
     """CRF on the single-scale and on the multi-scale + flip probabilities of every image of ``shard``.
 
-    Writes the MAP label maps to ``output_crf_dir`` and ``output_ms_crf_dir``.
+    Writes the MAP label maps to ``output_crf_dir`` and ``output_ms_crf_dir``;
+    the CRF of a map runs over its labels above ``label_epsilon``
+    (:func:`wsss_core.crf.crf_labels`). Workers read their own image and
+    probabilities.
     """
     store = LazyStore(predictions)
     per_image_stage(
@@ -46,7 +54,9 @@ def postprocess_crf(
         split,
         shard,
         [output_crf_dir, output_ms_crf_dir],
-        lambda index, single_dir, ms_dir: _CrfTask(index, store, single_dir, ms_dir, crf),
+        lambda index, single_dir, ms_dir: _CrfTask(
+            index, store, {"seg_single": single_dir, "seg_ms": ms_dir}, crf, label_epsilon
+        ),
         workers=workers,
         desc="CRF",
     )

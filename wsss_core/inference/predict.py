@@ -1,28 +1,81 @@
-"""Rule predict: segmentation and class-agnostic probabilities, single-scale and multi-scale + flip (Sec. 4.3.4)."""
+"""Rules predict / predict_train: segmentation and class-agnostic probabilities, single-scale and multi-scale + flip.
+
+Multi-scale inference (Sec. 4.3.4): every scaled (and, with ``flip``,
+mirrored) copy of an image is predicted, its probabilities are resized back to
+the image size (and un-mirrored), and the element-wise maximum is taken; the
+fused Pr_seg is renormalised to sum to one over classes. The single-scale
+prediction is the unmirrored scale-1 pass of the same loop. Images go through
+the network in batches of one size; only the arrays a later rule reads are
+stored, and writing runs on a background thread while the next batch is
+predicted.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
-from torch import nn
-from tqdm import tqdm
+from torch import Tensor, nn
 
 from wsss_core.data.dataset import load_index
 from wsss_core.data.transforms import input_scale, resize_input, to_tensor
 from wsss_core.engine.device import pick_device, place_model
+from wsss_core.inference.batches import image_batches, ordered_writer
 from wsss_core.inference.forward import forward_resized
-from wsss_core.io import atomic_directory, read_rgb, write_label_map
+from wsss_core.io import atomic_directories, write_label_map
+from wsss_core.logs import progress
 from wsss_core.models.checkpoint import load_model
 from wsss_core.store import write_store
 
 log = logging.getLogger(__name__)
 
+PREDICTION_ARRAYS = ("seg_single", "ca_single", "seg_ms", "ca_ms")
+
 
 @torch.no_grad()
+def predict_batch(
+    model: nn.Module,
+    images: Tensor,
+    device: torch.device,
+    *,
+    scales: Sequence[float],
+    flip: bool,
+    max_side: int | None = None,
+    single: bool = True,
+) -> dict[str, Tensor]:
+    """Pr_seg (B,C+1,H,W) and Pr_ca (B,H,W) of a batch of normalised same-size images, on ``device``.
+
+    Returns ``seg_ms`` / ``ca_ms`` (max-fused over ``scales`` and, with
+    ``flip``, mirrored copies) and, with ``single``, ``seg_single`` /
+    ``ca_single`` (scale 1, unmirrored). Scales are relative to the images
+    brought down to ``max_side`` pixels (``None``: as they are).
+    """
+    if not scales:
+        raise ValueError("inference needs at least one scale")
+    size, count = tuple(images.shape[-2:]), images.shape[0]
+    base = input_scale(size, max_side)
+    passes = list(scales) + ([1.0] if single and 1.0 not in scales else [])
+    out: dict[str, Tensor] = {}
+    for scale in passes:
+        scaled = resize_input(images, scale * base)
+        batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
+        logits = forward_resized(lambda x: model(x, branches=("ca", "seg")), batch, size, device)
+        seg, ca = torch.softmax(logits["seg_logits"], 1), torch.sigmoid(logits["ca_logits"])[:, 0]
+        if single and scale == 1.0:
+            out["seg_single"], out["ca_single"] = seg[:count] / seg[:count].sum(dim=1, keepdim=True), ca[:count]
+        if scale not in scales:
+            continue
+        if flip:
+            seg, ca = torch.maximum(seg[:count], seg[count:].flip(-1)), torch.maximum(ca[:count], ca[count:].flip(-1))
+        out["seg_ms"] = seg if "seg_ms" not in out else torch.maximum(out["seg_ms"], seg)
+        out["ca_ms"] = ca if "ca_ms" not in out else torch.maximum(out["ca_ms"], ca)
+    out["seg_ms"] = out["seg_ms"] / out["seg_ms"].sum(dim=1, keepdim=True)
+    return out
+
+
 def predict_probs(
     model: nn.Module,
     image: np.ndarray,
@@ -32,30 +85,19 @@ def predict_probs(
     flip: bool,
     max_side: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pr_seg (C+1,H,W) and Pr_ca (H,W) of one RGB image, max-fused over scales and flips.
+    """Pr_seg (C+1,H,W) and Pr_ca (H,W) of one RGB image, max-fused over scales and flips (:func:`predict_batch`)."""
+    out = predict_batch(
+        model, to_tensor(image).unsqueeze(0), device, scales=scales, flip=flip, max_side=max_side, single=False
+    )
+    return out["seg_ms"][0].cpu().numpy(), out["ca_ms"][0].cpu().numpy()
 
-    Each scaled (and, with ``flip``, mirrored) copy is predicted, its
-    probabilities are resized back to the image size (and un-mirrored), and
-    the element-wise maximum is taken; the fused Pr_seg is renormalised to sum
-    to one over classes. Scales are relative to the image brought down to
-    ``max_side`` pixels (``None``: the image as it is).
-    """
-    base = to_tensor(image).unsqueeze(0)
-    seg_max: torch.Tensor | None = None
-    ca_max: torch.Tensor | None = None
-    for scale in (s * input_scale(image.shape, max_side) for s in scales):
-        scaled = resize_input(base, scale)
-        batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
-        out = forward_resized(lambda x: model(x, branches=("ca", "seg")), batch, image.shape[:2], device)
-        seg, ca = torch.softmax(out["seg_logits"], 1), torch.sigmoid(out["ca_logits"])
-        if flip:
-            seg = torch.maximum(seg[0], seg[1].flip(-1)).unsqueeze(0)
-            ca = torch.maximum(ca[0], ca[1].flip(-1)).unsqueeze(0)
-        seg_max = seg if seg_max is None else torch.maximum(seg_max, seg)
-        ca_max = ca if ca_max is None else torch.maximum(ca_max, ca)
-    assert seg_max is not None and ca_max is not None, "at least one scale is required"
-    seg_max = seg_max / seg_max.sum(dim=1, keepdim=True)
-    return seg_max[0].float().cpu().numpy(), ca_max[0, 0].float().cpu().numpy()
+
+def _write_image(
+    store, image_id: str, arrays: dict[str, np.ndarray], label_maps: dict[Path, np.ndarray]
+) -> None:
+    store.add(image_id, arrays)
+    for directory, labels in label_maps.items():
+        write_label_map(directory / f"{image_id}.png", labels)
 
 
 def predict_split(
@@ -63,37 +105,47 @@ def predict_split(
     split: str,
     checkpoint: str | Path,
     output_store: str | Path,
-    output_plain_dir: str | Path,
-    output_ms_dir: str | Path,
     *,
+    arrays: Sequence[str],
+    label_dirs: Mapping[str, str | Path] | None = None,
     scales: Sequence[float],
     flip: bool,
     max_side: int | None = None,
+    batch_size: int = 8,
     threads: int | None = None,
+    workers: int = 0,
 ) -> None:
-    """Predict every image of ``split`` single-scale and multi-scale + flip (see :func:`predict_probs`).
+    """Predict every image of ``split`` (:func:`predict_batch`) and write what later rules read.
 
-    Writes the probabilities to ``output_store`` (per image ``seg_single``,
-    ``ca_single``, ``seg_ms``, ``ca_ms``) and the argmax label maps to
-    ``output_plain_dir`` and ``output_ms_dir``.
+    ``arrays`` (of :data:`PREDICTION_ARRAYS`) go to ``output_store`` as
+    float16; ``label_dirs`` maps ``single`` / ``ms`` to directories for the
+    argmax label maps (palette PNGs). ``batch_size`` images of one size go
+    through the network at once; ``workers`` processes decode the images.
     """
-    if not scales:
-        raise ValueError("inference needs at least one scale")
+    unknown = sorted(set(arrays) - set(PREDICTION_ARRAYS))
+    if unknown:
+        raise ValueError(f"unknown prediction array(s) {unknown}; available: {PREDICTION_ARRAYS}")
     device = pick_device(threads)
     model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
     ids = index.ids(split)
+    label_dirs = {variant: Path(path) for variant, path in (label_dirs or {}).items()}
+    single = any(name.endswith("_single") for name in arrays) or "single" in label_dirs
     log.info("predicting %d %s images with %s (scales %s, flip %s)", len(ids), split, checkpoint, list(scales), flip)
-    with (
-        write_store(output_store) as store,
-        atomic_directory(output_plain_dir) as plain_dir,
-        atomic_directory(output_ms_dir) as ms_dir,
-    ):
+    with write_store(output_store) as store, atomic_directories(label_dirs) as dirs, ordered_writer() as writer:
         store.set_attrs(class_names=list(index.class_names), scales=list(scales), flip=flip)
-        for image_id in tqdm(ids, desc=f"predict {split}", unit="img", mininterval=2.0):
-            image = read_rgb(index.image_path(image_id))
-            seg_single, ca_single = predict_probs(model, image, device, scales=[1.0], flip=False, max_side=max_side)
-            seg_ms, ca_ms = predict_probs(model, image, device, scales=scales, flip=flip, max_side=max_side)
-            store.add(image_id, {"seg_single": seg_single, "ca_single": ca_single, "seg_ms": seg_ms, "ca_ms": ca_ms})
-            write_label_map(plain_dir / f"{image_id}.png", seg_single.argmax(axis=0))
-            write_label_map(ms_dir / f"{image_id}.png", seg_ms.argmax(axis=0))
+        batches = image_batches(index, ids, batch_size=batch_size, workers=workers)
+        for batch in progress(batches, total=len(ids), desc=f"predict {split}", count=lambda b: len(b.ids)):
+            out = predict_batch(
+                model, batch.images, device, scales=scales, flip=flip, max_side=max_side, single=single
+            )
+            host = {name: out[name].half().cpu().numpy() for name in arrays}
+            labels = {dirs[variant]: out[f"seg_{variant}"].argmax(dim=1).byte().cpu().numpy() for variant in dirs}
+            for position, image_id in enumerate(batch.ids):
+                writer.submit(
+                    _write_image,
+                    store,
+                    image_id,
+                    {name: values[position] for name, values in host.items()},
+                    {directory: maps[position] for directory, maps in labels.items()},
+                )

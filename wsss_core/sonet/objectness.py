@@ -25,17 +25,17 @@ from torch import Tensor, nn
 
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import AugmentationSettings, AugmentedDataset
-from wsss_core.data.transforms import network_input, to_tensor
+from wsss_core.data.transforms import input_scale, resize_input, to_tensor
 from wsss_core.engine.device import pick_device, place_model
 from wsss_core.engine.fit import fit, start_stage
 from wsss_core.engine.resume import fingerprint
+from wsss_core.inference.batches import image_batches, ordered_writer
 from wsss_core.inference.forward import forward_resized
-from wsss_core.io import InputError, read_rgb, read_sized, write_gray
+from wsss_core.io import InputError, atomic_directory, read_rgb, read_sized, write_gray
+from wsss_core.logs import progress
 from wsss_core.losses import class_agnostic_loss
 from wsss_core.models.checkpoint import load_objectness_net
 from wsss_core.models.objectness import build_objectness_net
-from wsss_core.parallel import per_image_stage
-from wsss_core.sharding import ALL_IMAGES
 from wsss_core.sonet.classes import CLASS_MAPS
 from wsss_core.sonet.source import SourceSample, filter_non_overlapping, load_source
 
@@ -55,12 +55,16 @@ class ObjectnessDataset(AugmentedDataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, item: int) -> dict[str, Tensor]:
+    def sample(self, item: int, epoch: int) -> dict[str, Tensor | str]:
         sample = self.samples[item]
         image = read_rgb(sample.image_path)
         mask = read_sized(sample.mask_path, image.shape[:2], lambda _: sample.binary_mask())
-        image, (mask,) = self.augment(image, [mask], item)
-        return {"image": to_tensor(image), "objectness_labels": torch.from_numpy(np.ascontiguousarray(mask))}
+        image, (mask,) = self.augment(image, [mask], item, epoch)
+        return {
+            "image": to_tensor(image),
+            "image_id": sample.image_id,
+            "objectness_labels": torch.from_numpy(np.ascontiguousarray(mask)),
+        }
 
 
 def objectness_loss(model: nn.Module, images: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -163,16 +167,16 @@ def train_objectness(
     )
 
 
-def predict_objectness(
-    model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
-) -> np.ndarray:
-    """sigmoid(phi_P(image)) as an (H, W) float32 map in [0, 1], the size of ``image``.
+def predict_objectness(model: nn.Module, images: Tensor, device: torch.device, max_side: int | None = None) -> Tensor:
+    """sigmoid(phi_P(images)) of a batch of normalised same-size images: (B, H, W) in [0, 1], at their size.
 
-    The image is brought down to ``max_side`` pixels (longer side) for the
+    The images are brought down to ``max_side`` pixels (longer side) for the
     forward pass and the logits are bilinearly resized back to full size.
     """
-    out = forward_resized(lambda x: {"logits": model(x)}, network_input(image, max_side), image.shape[:2], device)
-    return torch.sigmoid(out["logits"])[0, 0].cpu().numpy()
+    size = tuple(images.shape[-2:])
+    scaled = resize_input(images, input_scale(size, max_side))
+    out = forward_resized(lambda x: {"logits": model(x)}, scaled, size, device)
+    return torch.sigmoid(out["logits"])[:, 0]
 
 
 def objectness_maps(
@@ -182,23 +186,22 @@ def objectness_maps(
     output_dir: str | Path,
     *,
     max_side: int | None = None,
+    batch_size: int = 8,
     threads: int | None = None,
 ) -> None:
     """Write the objectness map O of every image of ``split`` as ``<output_dir>/<id>.png``.
 
     Maps are 8-bit grayscale, ``round(255 * O)``, the size of their image: the
-    guidance store format. ``output_dir`` is replaced atomically.
+    guidance store format. ``batch_size`` images of one size go through the
+    network at once; ``output_dir`` is replaced atomically.
     """
     device = pick_device(threads)
     model = place_model(load_objectness_net(checkpoint), device).eval()
-
-    def write_map(image_id: str, index: Any, output: Path) -> None:
-        image = read_rgb(index.image_path(image_id))
-        objectness = predict_objectness(model, image, device, max_side)
-        write_gray(output / f"{image_id}.png", np.round(objectness * 255.0).astype(np.uint8))
-
-    # one process: the network runs on the GPU (or torch's CPU threads)
-    per_image_stage(
-        dataset_root, split, ALL_IMAGES, [output_dir], lambda index, out: lambda image_id: write_map(image_id, index, out),
-        workers=1, desc=f"objectness {split}",
-    )
+    index = load_index(dataset_root)
+    ids = index.ids(split)
+    with atomic_directory(output_dir) as out, ordered_writer() as writer:
+        batches = image_batches(index, ids, batch_size=batch_size)
+        for batch in progress(batches, total=len(ids), desc=f"objectness {split}", count=lambda b: len(b.ids)):
+            maps = torch.round(predict_objectness(model, batch.images, device, max_side) * 255.0).byte().cpu().numpy()
+            for image_id, values in zip(batch.ids, maps):
+                writer.submit(write_gray, out / f"{image_id}.png", values)

@@ -1,0 +1,175 @@
+"""Rule predict: host CPU seconds and store bytes per image, today vs new, and the store layouts compared.
+
+    python benchmarks/predict.py --run results/voc12_sample [--images 30] [--threads 2]
+
+Runs today's ``predict_split`` (the ``--baseline`` revision) and the new one
+on the first ``--images`` images of the eval and the train split, with the
+run's joint checkpoint and its inference settings (config.yaml, or the
+``--config`` the run was made with). Host CPU = the process's CPU time minus
+the CPU time inside the network's forward passes (the part a GPU takes over).
+The new writer thread is run in line so that its work is counted as host CPU.
+Then it compares HDF5 layouts on the arrays just written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import yaml
+from common import REPO, arguments, baseline_tree, header, run_snippet, table
+
+TIMED_FORWARD = """
+import json, resource, sys, time
+from wsss_core.models.multitask import MultiTaskNet
+spent = [0.0]
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+forward = MultiTaskNet.forward
+def timed(self, *args, **kwargs):
+    started = cpu()
+    out = forward(self, *args, **kwargs)
+    spent[0] += cpu() - started
+    return out
+MultiTaskNet.forward = timed
+"""
+
+TODAY = TIMED_FORWARD + """
+from wsss_core.infer import predict_split
+started = cpu()
+predict_split({dataset!r}, {split!r}, {checkpoint!r}, {store!r}, {plain!r}, {ms!r}, scales={scales!r},
+              flip={flip!r}, max_side={max_side!r}, threads={threads})
+print(json.dumps({{"cpu": cpu() - started, "forward": spent[0]}}))
+"""
+
+NEW = TIMED_FORWARD + """
+import contextlib
+import wsss_core.inference.predict as predict
+class InLine:
+    def submit(self, function, *args):
+        function(*args)
+predict.ordered_writer = lambda depth=8: contextlib.nullcontext(InLine())
+started = cpu()
+predict.predict_split({dataset!r}, {split!r}, {checkpoint!r}, {store!r}, arrays={arrays!r}, label_dirs={labels!r},
+                      scales={scales!r}, flip={flip!r}, max_side={max_side!r}, batch_size={batch_size},
+                      threads={threads})
+print(json.dumps({{"cpu": cpu() - started, "forward": spent[0]}}))
+"""
+
+
+def _subset(run: Path, count: int, work: Path) -> Path:
+    """A copy of the run's dataset index restricted to the first ``count`` images of each split."""
+    subset = work / "dataset"
+    shutil.copytree(run / "dataset", subset)
+    lines = (subset / "image_labels.csv").read_text().splitlines()
+    kept, seen = [lines[0]], {}
+    for line in lines[1:]:
+        split = line.split(",")[1]
+        seen[split] = seen.get(split, 0) + 1
+        if seen[split] <= count:
+            kept.append(line)
+    (subset / "image_labels.csv").write_text("\n".join(kept) + "\n")
+    return subset
+
+
+def _inference(config_file: Path | None) -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    if config_file is not None:
+        for key, value in (yaml.safe_load(config_file.read_text()) or {}).items():
+            config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+    return config
+
+
+def measure(args, run: Path, split: str, arrays: list[str], labels: bool, root_today: Path, work: Path) -> list[dict]:
+    """Host CPU s/image and bytes/image of today's and the new predict on ``split``."""
+    config = _inference(args.config)
+    inference = config["inference"]
+    settings = dict(scales=inference["scales"], flip=inference["flip"], max_side=inference["max_side"])
+    dataset, checkpoint = str(_subset(run, args.images, work / split)), str(run / "checkpoints" / "joint.pt")
+    rows = []
+    for version in ("today", "new"):
+        out = work / split / version
+        store = str(out / "store.h5")
+        if version == "today":
+            code = TODAY.format(dataset=dataset, split=split, checkpoint=checkpoint, store=store, plain=str(out / "plain"),
+                                ms=str(out / "ms"), threads=args.threads, **settings)  # fmt: skip
+            result = run_snippet(code, root=root_today, threads=args.threads)
+        else:
+            label_dirs = {"single": str(out / "plain"), "ms": str(out / "ms")} if labels else {}
+            code = NEW.format(dataset=dataset, split=split, checkpoint=checkpoint, store=store, arrays=arrays,
+                              labels=label_dirs, batch_size=inference["batch_size"], threads=args.threads, **settings)  # fmt: skip
+            result = run_snippet(code, root=REPO, threads=args.threads)
+        host = (result["cpu"] - result["forward"]) / args.images
+        size = os.path.getsize(store) / args.images
+        rows.append({"split": split, "version": version, "host_cpu_s": host, "forward_cpu_s": result["forward"] / args.images,
+                     "store_MB": size / 1e6})  # fmt: skip
+    rows[1]["host_ratio"] = rows[1]["host_cpu_s"] / rows[0]["host_cpu_s"]
+    rows[1]["bytes_ratio"] = rows[1]["store_MB"] / rows[0]["store_MB"]
+    return rows
+
+
+LAYOUTS = {
+    "float16, none": ({}, False),
+    "float16, LZF (today)": ({"compression": "lzf"}, False),
+    "float16, shuffle + LZF (new)": ({"compression": "lzf", "shuffle": True}, False),
+    "float16, shuffle + gzip 1": ({"compression": "gzip", "compression_opts": 1, "shuffle": True}, False),
+    "float16, shuffle + gzip 4": ({"compression": "gzip", "compression_opts": 4, "shuffle": True}, False),
+    "uint8 (p x 255), none": ({}, True),
+    "uint8 (p x 255), shuffle + LZF": ({"compression": "lzf", "shuffle": True}, True),
+    "uint8 (p x 255), gzip 1": ({"compression": "gzip", "compression_opts": 1}, True),
+}
+
+
+def layouts(store: Path, work: Path) -> list[dict]:
+    """Bytes (relative to float16 uncompressed), write and read CPU ms per image of each layout."""
+    with h5py.File(store, "r") as handle:
+        arrays = [handle[image_id][name][()] for image_id in handle for name in handle[image_id]]
+    images = len(arrays) / 2
+    raw = sum(array.nbytes for array in arrays)
+    rows = []
+    for name, (options, quantise) in LAYOUTS.items():
+        data = [np.round(a.astype(np.float32) * 255).astype(np.uint8) if quantise else a for a in arrays]
+        path = work / "layout.h5"
+        started = time.process_time()
+        with h5py.File(path, "w") as handle:
+            for number, array in enumerate(data):
+                handle.create_dataset(str(number), data=array, **options)
+        written = time.process_time() - started
+        started = time.process_time()
+        with h5py.File(path, "r") as handle:
+            for number in range(len(data)):
+                handle[str(number)][()].astype(np.float32)
+        read = time.process_time() - started
+        rows.append({"layout": name, "bytes": os.path.getsize(path) / raw, "write_ms": 1000 * written / images,
+                     "read_ms": 1000 * read / images})  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = arguments(__doc__.split("\n")[0], sample=False)
+    parser.add_argument("--run", type=Path, required=True, help="results/<run> of a finished DAG")
+    parser.add_argument("--config", type=Path, default=None, help="the config file the run was made with")
+    parser.add_argument("--images", type=int, default=30)
+    args = parser.parse_args()
+    config = _inference(args.config)
+    variant = config["ctlr"]["prediction_variant"]
+    header(f"Rule predict on {args.images} images per split of {args.run}")
+    with baseline_tree(args.baseline) as today, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows = measure(args, args.run, config["dataset"]["eval_split"], ["seg_single", "seg_ms"], True, today, work)
+        rows += measure(args, args.run, config["dataset"]["train_split"], [f"seg_{variant}", f"ca_{variant}"], False, today, work)
+        print(table(rows, ["split", "version", "host_cpu_s", "forward_cpu_s", "store_MB", "host_ratio", "bytes_ratio"]))
+        print("\nHDF5 layouts on the new train-split store:\n")
+        print(table(layouts(work / config["dataset"]["train_split"] / "new" / "store.h5", work), ["layout", "bytes", "write_ms", "read_ms"]))
+    print(json.dumps({"rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
