@@ -153,7 +153,7 @@ class CaRefresher:
         for batch in image_batches(self.index, self.ids, batch_size=self.batch_size):
             size = batch.size
             images = resize_input(batch.images, input_scale(size, self.max_side))
-            out = forward_resized(lambda x: model(x, branches=("ca",)), images, size, self.device)
+            out = forward_resized(lambda x: model(x, branches=("ca",)), images, size, self.device, keep=("ca_logits",))
             for image_id, ca_prob in zip(batch.ids, torch.sigmoid(out["ca_logits"])[:, 0].cpu().numpy()):
                 yield image_id, ca_prob
         model.train(was_training)

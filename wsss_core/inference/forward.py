@@ -20,16 +20,21 @@ def forward_resized(
     size: Sequence[int],
     device: torch.device,
     head: Callable[[Outputs], Outputs] | None = None,
+    keep: Sequence[str] | None = None,
 ) -> Outputs:
-    """``forward(images)`` under mixed precision, every output bilinearly resized to ``size`` (H, W).
+    """``forward(images)`` under mixed precision, the outputs named in ``keep`` bilinearly resized to ``size`` (H, W).
 
     ``images`` is a (B,3,h,w) normalised batch (e.g. from
     :func:`wsss_core.data.transforms.network_input`); outputs are (B,C,h',w')
     maps, turned to float32 and, when given, passed through ``head`` (in
-    float32, outside autocast) before the resize.
+    float32, outside autocast) before the resize. ``keep`` (default: every
+    output, after ``head``) leaves out what is not needed at full size, such as
+    the backbone features the networks also return.
     """
     with mixed_precision(device):
         outputs = forward(place_images(images, device))
+    if keep is not None and head is None:
+        outputs = {name: outputs[name] for name in keep}
     outputs = {name: value.float() for name, value in outputs.items()}
     if head is not None:
         outputs = head(outputs)

@@ -62,7 +62,9 @@ def predict_batch(
     for scale in passes:
         scaled = resize_input(images, scale * base)
         batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
-        logits = forward_resized(lambda x: model(x, branches=("ca", "seg")), batch, size, device)
+        logits = forward_resized(
+            lambda x: model(x, branches=("ca", "seg")), batch, size, device, keep=("seg_logits", "ca_logits")
+        )
         seg, ca = torch.softmax(logits["seg_logits"], 1), torch.sigmoid(logits["ca_logits"])[:, 0]
         if single and scale == 1.0:
             out["seg_single"], out["ca_single"] = seg[:count] / seg[:count].sum(dim=1, keepdim=True), ca[:count]
