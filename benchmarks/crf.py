@@ -23,7 +23,7 @@ from wsss_core.inference.postprocess import postprocess_crf
 from wsss_core.io import read_rgb
 from wsss_core.store import read_store
 
-EPSILONS = (1e-5, 1e-4, 1e-3, 1e-2)
+EPSILONS = (1e-3, 1e-2, 0.05, 0.1, 0.2, 0.3)
 
 
 def label_restriction(run: Path, split: str, count: int) -> list[dict]:
@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--epsilon", type=float, default=1e-3, help="epsilon of the throughput runs")
     args = parser.parse_args()
+    args.run = args.run.resolve()
     header(f"Test-time CRF on {args.run} ({args.split})")
     rows = label_restriction(args.run, args.split, args.images)
     columns = ["epsilon", "labels_today", "labels_per_image", "today_s", "new_s", "speedup", "identical_pct"]

@@ -13,6 +13,7 @@ Then it compares HDF5 layouts on the arrays just written.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -68,6 +69,10 @@ def _subset(run: Path, count: int, work: Path) -> Path:
     """A copy of the run's dataset index restricted to the first ``count`` images of each split."""
     subset = work / "dataset"
     shutil.copytree(run / "dataset", subset)
+    with (run / "dataset" / "files.csv").open(newline="") as handle:  # again with absolute paths, for the copy
+        files = [(row["image_id"], run / "dataset" / row["image"], row["mask"]) for row in csv.DictReader(handle)]
+    rows = [f"{image_id},{image.resolve()},{(run / 'dataset' / mask).resolve() if mask else ''}" for image_id, image, mask in files]
+    (subset / "files.csv").write_text("image_id,image,mask\n" + "".join(f"{row}\n" for row in rows))
     lines = (subset / "image_labels.csv").read_text().splitlines()
     kept, seen = [lines[0]], {}
     for line in lines[1:]:
@@ -158,6 +163,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None, help="the config file the run was made with")
     parser.add_argument("--images", type=int, default=30)
     args = parser.parse_args()
+    args.run = args.run.resolve()
     config = _inference(args.config)
     variant = config["ctlr"]["prediction_variant"]
     header(f"Rule predict on {args.images} images per split of {args.run}")

@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None, help="the config file the run was made with")
     parser.add_argument("--every", type=int, default=None, help="refresh every N epochs (default: the run's)")
     args = parser.parse_args()
+    args.run = args.run.resolve()
     config = _inference(args.config)
     guidance = args.run / ("saliency" if config["guidance"]["method"] != "objectness" else "objectness")
     settings = dict(
