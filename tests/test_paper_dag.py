@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from workflow_helpers import empty_voc_tree
+
 REPO = Path(__file__).resolve().parents[1]
 CHAIN = {
     "index_dataset",
@@ -34,21 +36,8 @@ CHAIN = {
 }
 
 
-def _empty_voc_tree(root: Path) -> Path:
-    ids = {"train_aug": ["2007_000032", "2007_000039"], "val": ["2007_000033"], "test": ["2008_000001"]}
-    for directory, suffix in (("JPEGImages", ".jpg"), ("SegmentationClassAug", ".png"), ("Annotations", ".xml"), ("saliency_dss", ".png")):
-        (root / directory).mkdir(parents=True)
-        for image_id in sum(ids.values(), []):
-            (root / directory / f"{image_id}{suffix}").touch()
-    lists = root / "ImageSets" / "Segmentation"
-    lists.mkdir(parents=True)
-    for split, split_ids in ids.items():
-        (lists / f"{split}.txt").write_text("".join(f"{i}\n" for i in split_ids))
-    return root
-
-
 def test_voc12_paper_config_plans_every_rule(tmp_path: Path) -> None:
-    data_root = _empty_voc_tree(tmp_path / "VOC2012")
+    data_root = empty_voc_tree(tmp_path / "VOC2012")
     command = [
         sys.executable, "-m", "snakemake", "all", "supervised", "voc_test",
         "-s", str(REPO / "Snakefile"), "-d", str(tmp_path / "work"), "-n", "--cores", "2",

@@ -127,3 +127,32 @@ def compare_runs(run_a: Path, run_b: Path) -> list[str]:
         if not same:
             differing.append(str(relative))
     return differing
+
+
+def empty_voc_tree(root: Path) -> Path:
+    """A VOC2012-shaped tree of empty files: the layouts of configs/voc12_paper.yaml and configs/voc12_sample.yaml."""
+    ids = {"train_aug": ["2007_000032", "2007_000039"], "val": ["2007_000033"], "test": ["2008_000001"]}
+    ids["train"] = ids["train_aug"]
+    layout = (("JPEGImages", ".jpg"), ("SegmentationClassAug", ".png"), ("Annotations", ".xml"), ("saliency_dss", ".png"), ("saliency", ".png"))
+    for directory, suffix in layout:
+        (root / directory).mkdir(parents=True)
+        for image_id in sum(ids.values(), []):
+            (root / directory / f"{image_id}{suffix}").touch()
+    lists = root / "ImageSets" / "Segmentation"
+    lists.mkdir(parents=True)
+    for split, split_ids in ids.items():
+        (lists / f"{split}.txt").write_text("".join(f"{i}\n" for i in split_ids))
+    return root
+
+
+def empty_coco_tree(root: Path) -> Path:
+    """A COCO-2014-shaped tree (configs/coco14_paper.yaml): image folders, minimal annotation files, saliency maps."""
+    for split in ("train2014", "val2014"):
+        (root / split).mkdir(parents=True)
+        (root / split / f"COCO_{split}_000000000009.jpg").touch()
+    (root / "saliency_dss").mkdir()
+    (root / "saliency_dss" / "COCO_train2014_000000000009.png").touch()
+    (root / "annotations").mkdir()
+    for split in ("train2014", "val2014"):
+        (root / "annotations" / f"instances_{split}.json").write_text('{"images": [], "annotations": [], "categories": []}')
+    return root

@@ -1,0 +1,111 @@
+"""Every command line quoted in README.md and in the headers of configs/*.yaml works as written.
+
+The README's shell blocks run as bash scripts in a scratch working directory
+that mirrors the repository's (config.yaml, configs/, profiles/, .venv), with
+``snakemake`` turned into a dry run of this workflow and ``make`` into
+``make -n``. Data paths (``data_root=/data/<name>``, the sample's
+``../shared/data/voc12_sample``) point at trees of empty files of the right
+layout, so the dry runs plan the whole DAG without the data.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workflow_helpers import REPO, empty_coco_tree, empty_voc_tree
+
+README = (REPO / "README.md").read_text()
+COMMAND = re.compile(r"^\s*(snakemake|make|wsss)\b")
+
+# bash prelude of every script: the documented programs, as dry runs of this checkout
+PRELUDE = """
+set -euo pipefail
+snakemake() {
+    local args=()
+    for arg in "$@"; do
+        case "$arg" in
+            data_root=/data/*) args+=("data_root=$DATA/${arg##*/}") ;;
+            *) args+=("$arg") ;;
+        esac
+    done
+    "$PYTHON" -m snakemake -s "$REPO/Snakefile" "${args[@]}" -n --quiet rules
+}
+make() { command make -n -C "$REPO" "$@" >/dev/null; }
+wsss() { "$PYTHON" -m wsss_core.cli "$@" --help >/dev/null; }
+"""
+
+
+def _readme_blocks() -> list[str]:
+    """The README's fenced shell blocks that run a documented program."""
+    blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README, flags=re.DOTALL)
+    return [block for block in blocks if any(COMMAND.match(line) for line in block.splitlines())]
+
+
+def _inline_commands() -> list[str]:
+    """Commands quoted inline (`snakemake ...`) in the README's prose.
+
+    ``snakemake --lint`` is left to tests/test_pipeline.py: it exits 1 with the
+    one finding the README documents, which that test asserts.
+    """
+    prose = re.sub(r"```.*?```", "", README, flags=re.DOTALL)
+    return [command for command in re.findall(r"`((?:snakemake|make) [^`]*)`", prose) if "--lint" not in command]
+
+
+def _config_commands() -> list[str]:
+    """The command lines in the comment headers of configs/*.yaml."""
+    lines = []
+    for config in sorted((REPO / "configs").glob("*.yaml")):
+        lines += [line.lstrip("# ").rstrip() for line in config.read_text().splitlines() if re.match(r"^#\s+snakemake\b", line)]
+    return lines
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch working directory laid out like the repository, next to empty data trees."""
+    root = tmp_path_factory.mktemp("documented")
+    work = root / "work"
+    work.mkdir()
+    for name in ("config.yaml", "configs", "profiles"):
+        (work / name).symlink_to(REPO / name)
+    (work / ".venv").symlink_to(sys.prefix)
+    data = root / "data"
+    empty_voc_tree(data / "VOC2012")
+    empty_coco_tree(data / "coco2014")
+    empty_voc_tree(root / "shared" / "data" / "voc12_sample")  # configs/voc12_sample.yaml: ../shared/data/voc12_sample
+    return work
+
+
+def _run(script: str, workdir: Path) -> subprocess.CompletedProcess:
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "PYTHON": sys.executable, "REPO": str(REPO)}
+    environment["DATA"] = str(workdir.parent / "data")
+    return subprocess.run(["bash", "-c", PRELUDE + script], cwd=workdir, env=environment, capture_output=True, text=True, timeout=600)
+
+
+def test_the_documentation_quotes_commands() -> None:
+    assert len(_readme_blocks()) >= 5 and len(_inline_commands()) >= 5 and len(_config_commands()) >= 3
+
+
+@pytest.mark.parametrize("block", _readme_blocks(), ids=lambda block: next(filter(COMMAND.match, block.splitlines())).strip()[:60])
+def test_readme_block_runs_as_written(block: str, workdir: Path) -> None:
+    result = _run(block, workdir)
+    assert result.returncode == 0, f"{block}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("command", _inline_commands() + _config_commands())
+def test_quoted_command_runs_as_written(command: str, workdir: Path) -> None:
+    first = command.split("|", 1)[0]  # `snakemake --dag | dot ...`: the workflow's part of a pipe
+    result = _run(shlex.join(shlex.split(first, comments=True)), workdir)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+def test_the_documented_predict_options_exist() -> None:
+    quoted = re.search(r"`wsss predict ([^`]*)`", README).group(1)
+    help_text = subprocess.run([sys.executable, "-m", "wsss_core.cli", "predict", "--help"], capture_output=True, text=True, check=True).stdout
+    for option in re.findall(r"--[\w-]+|-o\b", quoted):
+        assert re.search(rf"(^|\s){re.escape(option)}\b", help_text), f"{option} quoted in the README, not in `wsss predict --help`"
