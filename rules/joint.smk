@@ -73,6 +73,8 @@ rule train_supervised:
         model=config["model"],
         train=train_settings("supervised"),
     threads: config["threads"]["train"]
+    # when `snakemake all supervised` asks for both, the weak chain's tables come first
+    priority: -10
     resources:
         gpu=config["train_gpus"],
     log:

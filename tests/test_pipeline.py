@@ -157,3 +157,14 @@ def test_demo_sonet_shares_the_ctlr_steps_and_writes_table_1(finished_run: Path,
         [read_label_map(p).ravel() for p in (run / "labels" / "sonet" / "box_objectness_ignore" / "overlapping").glob("*.png")]
     )
     assert set(np.unique(ignore_labels).tolist()) <= set(range(7)) | {255}
+
+
+def test_the_weak_tables_come_before_the_supervised_reference(finished_run: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "workflow"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    config = write_config(workdir / "both.yaml", merge(TINY, {"supervised": {"train": {"epochs": 1}}}))
+    # the retrained model and everything after it are pending next to the whole supervised chain
+    result = run_snakemake(workdir, "all", "supervised", "--forcerun", "retrain", "--configfile", str(config))
+    started = re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, flags=re.MULTILINE)
+    assert {"retrain", "evaluate", "train_supervised"} <= set(started), started
+    assert started.index("train_supervised") > started.index("evaluate"), started
