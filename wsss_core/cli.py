@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tqdm import tqdm
-
 from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, crf_labels
 from wsss_core.engine.device import pick_device, place_model
 from wsss_core.inference.predict import predict_probs
 from wsss_core.io import InputError, read_rgb, write_label_map
+from wsss_core.logs import progress
 from wsss_core.models.checkpoint import load_model
 
 
@@ -21,7 +20,7 @@ def _predict(args: argparse.Namespace) -> None:
     device = pick_device(args.threads)
     model = place_model(load_model(args.checkpoint, device), device).eval()
     args.output.mkdir(parents=True, exist_ok=True)
-    for path in tqdm(args.images, desc="wsss predict", unit="img"):
+    for path in progress(args.images, total=len(args.images), desc="wsss predict"):
         image = read_rgb(path)
         seg_probs, _ = predict_probs(
             model, image, device, scales=args.scales, flip=not args.no_flip, max_side=args.max_side

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -52,11 +53,57 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
             handler.close()
 
 
+class Progress:
+    """Progress of a loop: a tqdm bar on a terminal; elsewhere one log line per ``LOG_STEP`` of the total.
+
+    Log files and cluster job outputs then get a few readable lines
+    (``predict val: 120/600 img (20 %), 3.1 img/s``) instead of the bar's
+    carriage-return frames.
+    """
+
+    LOG_STEP = 0.1
+
+    def __init__(self, total: int, desc: str, unit: str = "img", enabled: bool = True) -> None:
+        self.total, self.desc, self.unit = total, desc, unit
+        self.done, self.note = 0, ""
+        self._started = time.monotonic()
+        self._next_log = 1
+        self._bar = tqdm(total=total, desc=desc, unit=unit, mininterval=2.0) if enabled and sys.stderr.isatty() else None
+        self._logger = logging.getLogger("wsss.progress") if enabled and self._bar is None else None
+
+    def update(self, count: int = 1) -> None:
+        """``count`` more units done."""
+        self.done += count
+        if self._bar is not None:
+            self._bar.update(count)
+        elif self._logger is not None and self.done >= self._next_log * self.LOG_STEP * self.total:
+            while self._next_log * self.LOG_STEP * self.total <= self.done:
+                self._next_log += 1
+            rate = self.done / max(time.monotonic() - self._started, 1e-9)
+            share = 100 * self.done / max(self.total, 1)
+            note = f", {self.note}" if self.note else ""
+            self._logger.info("%s: %d/%d %s (%.0f %%), %.2f %s/s%s", self.desc, self.done, self.total, self.unit, share, rate, self.unit, note)
+
+    def set_note(self, note: str) -> None:
+        """A status shown next to the count (the bar's postfix, the log line's tail)."""
+        self.note = note
+        if self._bar is not None:
+            self._bar.set_postfix_str(note, refresh=False)
+
+    def close(self) -> None:
+        """Close the bar (a terminal's last frame)."""
+        if self._bar is not None:
+            self._bar.close()
+
+
 def progress(
-    items: Iterable[T], *, total: int, desc: str, unit: str = "img", count: Callable[[T], int] | None = None
+    items: Iterable[T], *, total: int, desc: str, unit: str = "img", count: Callable[[T], int] | None = None, enabled: bool = True
 ) -> Iterator[T]:
-    """``items`` with a progress bar of ``total`` ``unit`` s; ``count(item)`` units per item (default 1)."""
-    with tqdm(total=total, desc=desc, unit=unit, mininterval=2.0) as bar:
+    """``items`` with their :class:`Progress` of ``total`` ``unit`` s; ``count(item)`` units per item (default 1)."""
+    tracker = Progress(total, desc, unit, enabled)
+    try:
         for item in items:
             yield item
-            bar.update(1 if count is None else count(item))
+            tracker.update(1 if count is None else count(item))
+    finally:
+        tracker.close()

@@ -39,10 +39,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from wsss_core.data.dataset import write_index
 from wsss_core.io import IGNORE_LABEL, InputError, check_size, read_label_map, write_label_map
+from wsss_core.logs import progress
 
 # The 80 category ids of COCO 2014 instances, in increasing order; position i - 1
 # holds the category of class index i (1..80).
@@ -119,7 +119,7 @@ def index_coco(
         class_of = {cat_id: index for index, cat_id in enumerate(category_ids, start=1)}
 
         images = sorted(coco.imgs.values(), key=lambda info: Path(str(info.get("file_name", ""))).stem)
-        for info in tqdm(images, desc=f"index COCO {split}", unit="img", mininterval=2.0):
+        for info in progress(images, total=len(images), desc=f"index COCO {split}"):
             file_name = str(info.get("file_name", ""))
             image_id = Path(file_name).stem
             if not image_id:

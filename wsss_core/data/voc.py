@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from wsss_core.data.dataset import id_digest, write_index
 from wsss_core.io import IGNORE_LABEL, InputError, check_size, read_image_size, read_label_map
+from wsss_core.logs import progress
 
 VOC_CLASSES: tuple[str, ...] = (
     "aeroplane",
@@ -116,7 +116,7 @@ def index_voc(
     rows: list[tuple[str, str, tuple[int, ...], Path, Path | None]] = []
     boxes: list[tuple[str, int, int, int, int, int]] = []
     assignments = [(split, image_id) for split, ids in split_ids.items() for image_id in ids]
-    for split, image_id in tqdm(assignments, desc="index VOC", unit="img", mininterval=2.0):
+    for split, image_id in progress(assignments, total=len(assignments), desc="index VOC"):
         image_path = images / f"{image_id}.jpg"
         if not image_path.is_file():
             raise InputError(f"{image_path}: image of {image_id!r} (split {split!r}) not found")

@@ -22,7 +22,6 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from wsss_core.engine import distributed
 from wsss_core.engine.config import TrainConfig
@@ -31,6 +30,7 @@ from wsss_core.engine.optim import build_optimizer, poly_schedule
 from wsss_core.engine.resume import load_resume_state, resume_path
 from wsss_core.engine.sampling import EpochSampler
 from wsss_core.io import atomic_path
+from wsss_core.logs import Progress
 from wsss_core.models.checkpoint import save_checkpoint, save_torch, state_dict_cpu
 
 log = logging.getLogger(__name__)
@@ -157,15 +157,10 @@ class _Run:
         sums: dict[str, Tensor] = {}
         recent: list[tuple[int, list[str], dict[str, Tensor]]] = []
         started = time.monotonic()
-        progress = tqdm(
-            self.loader,
-            desc=f"{self.stage} epoch {epoch + 1}/{self.config.epochs}",
-            unit="batch",
-            mininterval=2.0,
-            disable=not distributed.is_main_process(),
-        )
+        desc = f"{self.stage} epoch {epoch + 1}/{self.config.epochs}"
+        tracker = Progress(len(self.loader), desc, unit="batch", enabled=distributed.is_main_process())
         lr = self.optimizer.param_groups[0]["lr"]
-        for step, batch in enumerate(progress):
+        for step, batch in enumerate(self.loader):
             ids = list(batch.pop("image_id", []))
             lr = self.optimizer.param_groups[0]["lr"]
             terms = self._step(batch, losses)
@@ -174,8 +169,10 @@ class _Run:
             recent.append((step, ids, terms))
             if len(recent) == self.check_every:
                 self._check(recent, epoch)
-                progress.set_postfix(loss=f"{float(recent[-1][2]['loss']):.3f}", refresh=False)
+                tracker.set_note(f"loss={float(recent[-1][2]['loss']):.3f}")
                 recent = []
+            tracker.update()
+        tracker.close()
         if recent:
             self._check(recent, epoch)
         totals = {key: float(value) for key, value in sums.items()}

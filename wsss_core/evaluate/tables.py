@@ -8,11 +8,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from wsss_core.data.dataset import DatasetIndex, load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
 from wsss_core.io import InputError, atomic_path, binarize_label_map, read_gray, read_label_map, read_sized
+from wsss_core.logs import progress
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def accumulate_confusion(
     binary = fg_threshold is not None
     num_labels = 2 if binary else index.num_classes + 1
     confusion = np.zeros((num_labels, num_labels + 1), dtype=np.int64)
-    for image_id in tqdm(ids, desc=f"score {label_dir.name}", unit="img", mininterval=2.0):
+    for image_id in progress(ids, total=len(ids), desc=f"score {label_dir.name}"):
         gt_path = index.mask_path(image_id)
         if not gt_path.is_file():
             raise InputError(f"{gt_path}: ground-truth mask of {image_id!r} not found (evaluation needs masks)")

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from wsss_core.data.dataset import IMAGE_SUFFIXES
 from wsss_core.io import IGNORE_LABEL, InputError, binarize_label_map, read_gray
+from wsss_core.logs import progress
 from wsss_core.sonet.classes import COCO_THING_NAMES, normalise_name
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _coco_stuff_samples(root: Path, split: str, with_classes: bool) -> list[Sour
             )
     images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     samples = []
-    for image_path in tqdm(images, desc=f"COCO-Stuff {split}", unit="img", mininterval=2.0, disable=not with_classes):
+    for image_path in progress(images, total=len(images), desc=f"COCO-Stuff {split}", enabled=with_classes):
         mask_path = annotation_dir / f"{image_path.stem}.png"
         if not mask_path.is_file():
             raise InputError(f"{mask_path}: annotation of {image_path.name} not found")

@@ -1,0 +1,173 @@
+"""The quality study of the real-photo issue: variants of one run, each sharing every output it does not change.
+
+    python benchmarks/quality_study.py trace      --run results/voc12_sample
+    python benchmarks/quality_study.py thresholds --run results/voc12_sample
+    python benchmarks/quality_study.py variants   --run results/voc12_sample --config configs/voc12_sample.yaml \\
+                                                  --question ctlr_inputs [--question ...]
+
+``trace`` follows the training images of a finished run through CTLR (Eq. 5):
+the foreground share and foreground IoU (against the ground truth) of the
+saliency map, Pr_ca, Br_s(Pr_seg), their mean, the CRF output and the stored
+G_ca^ref, overall and per class. ``thresholds`` sweeps the fusion threshold of
+sCAM and pCAM (Sec. 3.4.1) with the run's guidance maps. ``variants`` runs
+the variants of the named questions: each starts from a hard-linked copy of
+the run (``results/study-<variant>``), changes its settings and re-runs, with
+Snakemake's ``--forcerun``, the first rule the change reaches and what
+follows; then it collects the tables. Every table is printed as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from common import REPO, header, table
+
+from wsss_core.crf import CrfParams, crf_foreground
+from wsss_core.ctlr.initial_labels import fuse_initial_labels
+from wsss_core.ctlr.refine import binarize_segmentation
+from wsss_core.data.dataset import load_index
+from wsss_core.evaluate.metrics import confusion_matrix, scores
+from wsss_core.io import read_gray, read_label_map, read_rgb
+from wsss_core.store import read_store
+
+# question -> {variant: (config override, rules to re-run, targets)}
+PSEUDO = ["pseudo_labels", "class_agnostic_labels"]
+ALL = ["pseudo_labels", "class_agnostic_labels", "segmentation"]
+QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
+    "ctlr_inputs": {
+        "single-scale Pr": ({"ctlr": {"prediction_variant": "single"}}, ["predict_train"], PSEUDO),
+        "CRF_d sxy 30": ({"crf": {"class_agnostic": {"bilateral_sxy": 30}}}, ["refine_ctlr"], PSEUDO),
+        "CRF_d sxy 80": ({"crf": {"class_agnostic": {"bilateral_sxy": 80}}}, ["refine_ctlr"], PSEUDO),
+        "CRF_d srgb 5": ({"crf": {"class_agnostic": {"bilateral_srgb": 5}}}, ["refine_ctlr"], PSEUDO),
+        "CRF_d srgb 25": ({"crf": {"class_agnostic": {"bilateral_srgb": 25}}}, ["refine_ctlr"], PSEUDO),
+        "CRF_d compat 5": ({"crf": {"class_agnostic": {"bilateral_compat": 5}}}, ["refine_ctlr"], PSEUDO),
+    },
+    "refresh": {
+        "no refresh": ({"joint": {"ca_refresh_every": 0}}, ["train_joint"], ALL),
+        "every epoch": ({"joint": {"ca_refresh_every": 1}}, ["train_joint"], ALL),
+        "overlapped": ({"joint": {"ca_refresh_overlap": True}}, ["train_joint"], ALL),
+    },
+    "retrain": {
+        "from the classifier": ({"retrain": {"init": "classifier"}}, ["retrain"], ["segmentation"]),
+    },
+}
+
+
+def _fg_scores(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> tuple[int, int, int]:
+    return int((mask & truth & valid).sum()), int(((mask | truth) & valid).sum()), int((mask & valid).sum())
+
+
+def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
+    """Foreground share and IoU of every step of Eq. 5 on the training ``split`` (ground truth needed)."""
+    index = load_index(run / "dataset")
+    ids = index.ids(split)
+    steps = ("saliency > 0.5", "Pr_ca > 0.5", "Br_s(Pr_seg)", "(Pr_ca + Br_s) / 2 > 0.5", "CRF_d (G_ca^ref)", "online G_ca")
+    sums = {step: np.zeros(3, dtype=np.int64) for step in steps}
+    truth_share = np.zeros(2, dtype=np.int64)
+    with read_store(run / "predictions" / "joint" / f"{split}.h5") as store:
+        for image_id in ids:
+            truth_map = read_label_map(index.mask_path(image_id))
+            valid, truth = truth_map != 255, (truth_map > 0) & (truth_map != 255)
+            record = store.read(image_id, "seg_ms", "ca_ms")
+            br = binarize_segmentation(record["seg_ms"], index.present_classes(image_id)) > 0
+            mean = (record["ca_ms"] + br) / 2
+            masks = {
+                steps[0]: read_gray(run / "saliency" / f"{image_id}.png") / 255.0 > 0.5,
+                steps[1]: record["ca_ms"] > 0.5,
+                steps[2]: br,
+                steps[3]: mean > 0.5,
+                steps[4]: crf_foreground(read_rgb(index.image_path(image_id)), mean, crf) > 0,
+                steps[5]: read_gray(run / "labels" / "online_ca_joint" / f"{image_id}.png") > 0,
+            }
+            for step, mask in masks.items():
+                sums[step] += _fg_scores(mask, truth, valid)
+            truth_share += (int((truth & valid).sum()), int(valid.sum()))
+    rows = [{"step": "ground truth", "fg_share_pct": 100 * truth_share[0] / truth_share[1], "fg_IoU": 100.0}]
+    for step, (inter, union, fg) in sums.items():
+        rows.append({"step": step, "fg_share_pct": 100 * fg / truth_share[1], "fg_IoU": 100 * inter / union})
+    return rows
+
+
+def thresholds(run: Path, split: str) -> list[dict]:
+    """mIoU, F1, coverage of the initial labels for sCAM and pCAM at fusion thresholds 0.1 .. 0.9."""
+    index = load_index(run / "dataset")
+    ids = index.ids(split)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    saliency_threshold = config["labels"]["saliency_fg_threshold"]
+    rows = []
+    with read_store(run / "cams.h5") as cams:
+        records = {image_id: cams.read(image_id, "scam", "pcam") for image_id in ids}
+        truths = {image_id: read_label_map(index.mask_path(image_id)) for image_id in ids}
+        guidance = {image_id: read_gray(run / "saliency" / f"{image_id}.png") / 255.0 for image_id in ids}
+        for cam in ("scam", "pcam"):
+            for threshold in np.round(np.arange(0.1, 0.95, 0.1), 2):
+                confusion = 0
+                for image_id, record in records.items():
+                    classes = tuple(int(c) for c in record["classes"])
+                    labels = fuse_initial_labels(
+                        record[cam], classes, guidance[image_id], cam_fg_threshold=threshold, fg_threshold=saliency_threshold
+                    )
+                    confusion = confusion + confusion_matrix(labels, truths[image_id], index.num_classes + 1)
+                result = scores(confusion)
+                rows.append({"CAM": cam, "threshold": float(threshold), "mIoU": 100 * result["miou"],
+                             "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"]})  # fmt: skip
+    return rows
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def run_variant(run: Path, config_file: Path | None, name: str, change: dict, rules: list[str], targets: list[str]) -> dict:
+    """Run one variant in a hard-linked copy of ``run``; its metric tables (path -> rows)."""
+    base_config = yaml.safe_load(config_file.read_text()) if config_file else {}
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    variant = run.parent / f"study-{run.name}-{slug}"
+    if not variant.exists():
+        subprocess.run(["cp", "-al", str(run), str(variant)], check=True)
+        for stale in ("logs", "benchmarks", "report"):
+            shutil.rmtree(variant / stale, ignore_errors=True)
+    override = variant / "study.yaml"
+    override.write_text(yaml.safe_dump(_merge(base_config, {**change, "run": variant.name})))
+    files = [str(variant / "metrics" / f"{target}.csv") for target in targets]
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", str(os.cpu_count() or 2),
+               "--rerun-triggers", "mtime", "--forcerun", *rules, "--configfile", str(override), "--", *files]  # fmt: skip
+    result = subprocess.run(command, cwd=run.parent.parent, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"variant {name} failed:\n{result.stderr[-4000:]}")
+    return {target: pd.read_csv(path).to_dict("records") for target, path in zip(targets, files)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=("trace", "thresholds", "variants"))
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--split", default="train", help="the training split of the run")
+    parser.add_argument("--question", action="append", default=[], choices=sorted(QUESTIONS))
+    args = parser.parse_args()
+    header(f"{args.what} on {args.run}")
+    if args.what == "trace":
+        crf = CrfParams(**yaml.safe_load((REPO / "config.yaml").read_text())["crf"]["class_agnostic"])
+        print(table(trace(args.run, args.split, crf), ["step", "fg_share_pct", "fg_IoU"]))
+    elif args.what == "thresholds":
+        print(table(thresholds(args.run, args.split), ["CAM", "threshold", "mIoU", "F1", "coverage"]))
+    for question in args.question:
+        results = {name: run_variant(args.run, args.config, name, *spec) for name, spec in QUESTIONS[question].items()}
+        print(f"\n### {question}\n\n```json\n{json.dumps(results, indent=1)}\n```")
+
+
+if __name__ == "__main__":
+    main()
