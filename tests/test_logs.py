@@ -33,3 +33,9 @@ def test_disabled_progress_is_silent(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="wsss.progress"):
         list(progress(range(10), total=10, desc="other rank", enabled=False))
     assert not caplog.records
+
+
+def test_progress_logs_at_every_tenth_exactly(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="wsss.progress"):
+        list(progress(range(30), total=30, desc="epoch", unit="batch"))
+    assert [int(record.getMessage().split()[1].split("/")[0]) for record in caplog.records] == list(range(3, 31, 3))

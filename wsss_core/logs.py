@@ -54,14 +54,14 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
 
 
 class Progress:
-    """Progress of a loop: a tqdm bar on a terminal; elsewhere one log line per ``LOG_STEP`` of the total.
+    """Progress of a loop: a tqdm bar on a terminal; elsewhere one log line per tenth of the total.
 
     Log files and cluster job outputs then get a few readable lines
     (``predict val: 120/600 img (20 %), 3.1 img/s``) instead of the bar's
     carriage-return frames.
     """
 
-    LOG_STEP = 0.1
+    LOG_STEPS = 10
 
     def __init__(self, total: int, desc: str, unit: str = "img", enabled: bool = True) -> None:
         self.total, self.desc, self.unit = total, desc, unit
@@ -76,8 +76,8 @@ class Progress:
         self.done += count
         if self._bar is not None:
             self._bar.update(count)
-        elif self._logger is not None and self.done >= self._next_log * self.LOG_STEP * self.total:
-            while self._next_log * self.LOG_STEP * self.total <= self.done:
+        elif self._logger is not None and self.done * self.LOG_STEPS >= self._next_log * self.total:
+            while self._next_log * self.total <= self.done * self.LOG_STEPS:
                 self._next_log += 1
             rate = self.done / max(time.monotonic() - self._started, 1e-9)
             share = 100 * self.done / max(self.total, 1)
