@@ -14,7 +14,7 @@ from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
 from wsss_core.engine.config import TrainConfig
 from wsss_core.evaluate.export import export_voc_segmentation
-from wsss_core.evaluate.tables import compare_supervision
+from wsss_core.evaluate.tables import compare_supervision, evaluate_pseudo_labels
 from wsss_core.guidance.extract import extract_saliency
 from wsss_core.io import IGNORE_LABEL, InputError, read_gray, read_label_map, write_gray, write_label_map
 from wsss_core.models import build_model
@@ -94,3 +94,22 @@ def test_wsss_predict_segments_images(tiny_dataset: Path, tmp_path: Path, capsys
         assert labels.shape == (64, 64) and labels.max() <= 6
     assert wsss_main(["predict", str(tmp_path / "missing.pt"), str(images[0]), "-o", str(tmp_path / "o2")]) == 2
     assert "missing.pt: checkpoint not found" in capsys.readouterr().err
+
+
+def test_pseudo_label_table_scores_both_conventions_and_names_its_classes(tiny_dataset: Path, tmp_path: Path) -> None:
+    index = load_index(tiny_dataset)
+    ids = index.ids("train")
+    exact, half = tmp_path / "exact", tmp_path / "half"
+    for image_id in ids:  # the ground truth itself, and the same with its lower half ignored
+        truth = read_label_map(index.mask_path(image_id))
+        write_label_map(exact / f"{image_id}.png", truth)
+        ignored = truth.copy()
+        ignored[truth.shape[0] // 2 :] = IGNORE_LABEL
+        write_label_map(half / f"{image_id}.png", ignored)
+    table = evaluate_pseudo_labels(tiny_dataset, "train", {"exact": exact, "half": half}, tmp_path / "table.csv")
+    exact_row, half_row = (table.set_index("labels").loc[name] for name in ("exact", "half"))
+    assert exact_row["mIoU"] == exact_row["mIoU_labelled"] == pytest.approx(100.0)
+    assert half_row["coverage"] == pytest.approx(50.0, abs=2.0)
+    assert half_row["mIoU"] < 75.0 and half_row["mIoU_labelled"] == pytest.approx(100.0)  # ignored pixels: misses vs not scored
+    present = {0} | {int(c) for image_id in ids for c in np.unique(read_label_map(index.mask_path(image_id))) if c != IGNORE_LABEL}
+    assert exact_row["mean_over"].split() == [("background", *index.class_names)[c] for c in sorted(present)]

@@ -54,7 +54,18 @@ def _write_table(table: pd.DataFrame, output_csv: str | Path) -> None:
     log.info("wrote %s\n%s", output_csv, table.to_string(index=False))
 
 
-def _summary_row(name: str, result: dict) -> dict[str, object]:
+def _summary_row(name: str, confusion: np.ndarray, label_names: Sequence[str]) -> dict[str, object]:
+    """Scores of one label directory under both conventions, and the labels the means run over.
+
+    ``mIoU`` / ``F1`` count pixels a pseudo label ignores (255) as misses of
+    their class; ``mIoU_labelled`` / ``F1_labelled`` score only the pixels it
+    labels (the convention of label-quality tables that report coverage
+    beside the score).
+    """
+    result = scores(confusion)
+    labelled = confusion.copy()
+    labelled[:, -1] = 0
+    labelled_result = scores(labelled)
     return {
         "labels": name,
         "mIoU": 100 * result["miou"],
@@ -62,6 +73,9 @@ def _summary_row(name: str, result: dict) -> dict[str, object]:
         "recall": 100 * result["mean_recall"],
         "F1": 100 * result["mean_f1"],
         "coverage": 100 * result["coverage"],
+        "mIoU_labelled": 100 * labelled_result["miou"],
+        "F1_labelled": 100 * labelled_result["mean_f1"],
+        "mean_over": " ".join(label for label, iou in zip(label_names, result["iou"]) if not np.isnan(iou)),
     }
 
 
@@ -75,14 +89,17 @@ def evaluate_pseudo_labels(
 ) -> pd.DataFrame:
     """One row per label directory: mIoU, mean precision, recall, F1 and coverage, in %.
 
-    Means run over background and the object classes (or, with
-    ``fg_threshold``, over background and object of class-agnostic maps). Pixels a pseudo label ignores (255) count
-    as misses, not as false positives; ``coverage`` is the labelled fraction.
+    Means run over background and the object classes that occur (listed in
+    ``mean_over``; with ``fg_threshold``, over background and object of
+    class-agnostic maps). Pixels a pseudo label ignores (255) count as misses,
+    not as false positives; ``coverage`` is the labelled fraction, and
+    ``mIoU_labelled`` / ``F1_labelled`` score the labelled pixels alone.
     """
     index = load_index(dataset_root)
     ids = index.ids(split)
+    label_names = ("background", "object") if fg_threshold is not None else ("background", *index.class_names)
     rows = [
-        _summary_row(name, scores(accumulate_confusion(index, ids, Path(path), fg_threshold=fg_threshold)))
+        _summary_row(name, accumulate_confusion(index, ids, Path(path), fg_threshold=fg_threshold), label_names)
         for name, path in label_dirs.items()
     ]
     table = pd.DataFrame(rows)
