@@ -60,6 +60,7 @@ CTLR_TABLES = [
     run_path("metrics/pseudo_labels.csv"),
     run_path("metrics/class_agnostic_labels.csv"),
     run_path("metrics/segmentation.csv"),
+    run_path("metrics/ctlr_change.csv"),
 ]
 SONET_TABLES = [run_path("metrics/sonet_pseudo_labels.csv")]
 

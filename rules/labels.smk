@@ -11,7 +11,8 @@ rule fuse_initial_labels:
         labels=directory(shard_path("labels/initial_{cam}/{shard}")),
     params:
         split=TRAIN_SPLIT,
-        pcam_fg_threshold=config["labels"]["pcam_fg_threshold"],
+        # each normalisation at its own threshold (Table 6): labels.pcam_fg_threshold, labels.scam_fg_threshold
+        cam_fg_threshold=lambda wildcards: config["labels"][f"{wildcards.cam}_fg_threshold"],
         saliency_fg_threshold=config["labels"]["saliency_fg_threshold"],
     threads: config["threads"]["per_image"]
     log:

@@ -24,3 +24,29 @@ rule refine_ctlr:
         ENV
     script:
         "../workflow_scripts/refine_ctlr.py"
+
+
+# What CTLR changed, read without ground truth (warns when G_ca^ref's foreground leaves the bounds).
+rule ctlr_change:
+    input:
+        dataset=dataset_root(),
+        initial=run_path("labels/initial_pcam"),
+        refined=run_path("labels/refined_seg"),
+        guidance=guidance_dir(),
+        online_ca=run_path("labels/online_ca_joint"),
+        refined_ca=run_path("labels/refined_ca"),
+    output:
+        run_path("metrics/ctlr_change.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        saliency_fg_threshold=config["labels"]["saliency_fg_threshold"],
+        fg_ratio_bounds=config["ctlr"]["fg_ratio_bounds"],
+    threads: config["threads"]["per_image"]
+    log:
+        run_path("logs/ctlr_change.log"),
+    benchmark:
+        run_path("benchmarks/ctlr_change.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ctlr_change.py"

@@ -12,7 +12,7 @@ with log_to(snakemake.log[0], snakemake.rule):
         snakemake.wildcards.cam,
         snakemake.input.guidance,
         snakemake.output.labels,
-        cam_fg_threshold=snakemake.params.pcam_fg_threshold,
+        cam_fg_threshold=snakemake.params.cam_fg_threshold,
         fg_threshold=snakemake.params.saliency_fg_threshold,
         workers=snakemake.threads,
         shard=Shard.parse(snakemake.wildcards.shard),

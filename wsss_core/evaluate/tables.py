@@ -48,7 +48,8 @@ def accumulate_confusion(
     return confusion
 
 
-def _write_table(table: pd.DataFrame, output_csv: str | Path) -> None:
+def write_table(table: pd.DataFrame, output_csv: str | Path) -> None:
+    """Write ``table`` atomically as CSV (two decimals) and log it."""
     with atomic_path(output_csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.2f")
     log.info("wrote %s\n%s", output_csv, table.to_string(index=False))
@@ -103,7 +104,7 @@ def evaluate_pseudo_labels(
         for name, path in label_dirs.items()
     ]
     table = pd.DataFrame(rows)
-    _write_table(table, output_csv)
+    write_table(table, output_csv)
     return table
 
 
@@ -126,7 +127,7 @@ def evaluate_segmentation(
             row["mIoU"] = 100 * result["miou"]
             rows.append(row)
     table = pd.DataFrame(rows)
-    _write_table(table, output_csv)
+    write_table(table, output_csv)
     return table
 
 
@@ -143,5 +144,5 @@ def compare_supervision(
         full[["postprocessing", "mIoU"]], on="postprocessing", suffixes=("_weak", "_full")
     )
     table["weak_over_full"] = table["mIoU_weak"] / table["mIoU_full"]
-    _write_table(table, output_csv)
+    write_table(table, output_csv)
     return table
