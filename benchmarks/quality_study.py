@@ -56,9 +56,6 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "every epoch": ({"joint": {"ca_refresh_every": 1}}, ["train_joint"], ALL),
         "overlapped": ({"joint": {"ca_refresh_overlap": True}}, ["train_joint"], ALL),
     },
-    "retrain": {
-        "from the classifier": ({"retrain": {"init": "classifier"}}, ["retrain"], ["segmentation"]),
-    },
 }
 
 
