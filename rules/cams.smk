@@ -15,6 +15,7 @@ rule dump_cams:
     threads: config["threads"]["train"]
     resources:
         gpu=1,
+        mem_mb=config["mem_mb"]["inference"],
     log:
         run_path("logs/dump_cams/{shard}.log"),
     benchmark:

@@ -14,6 +14,7 @@ rule train_classifier:
     threads: config["threads"]["train"]
     resources:
         gpu=config["train_gpus"],
+        mem_mb=config["mem_mb"]["train"],
     log:
         run_path("logs/train_classifier.log"),
     benchmark:

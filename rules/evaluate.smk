@@ -20,6 +20,7 @@ rule predict:
     threads: config["threads"]["train"]
     resources:
         gpu=1,
+        mem_mb=config["mem_mb"]["inference"],
     log:
         run_path("logs/predict/{model}/{split}.log"),
     benchmark:
@@ -64,6 +65,8 @@ rule postprocess_crf:
         crf=config["crf"]["postprocess"],
         label_epsilon=config["crf"]["label_epsilon"],
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/postprocess_crf/{model}/{split}/{shard}.log"),
     benchmark:

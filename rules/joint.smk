@@ -24,6 +24,7 @@ rule train_joint:
     threads: config["threads"]["train"]
     resources:
         gpu=config["train_gpus"],
+        mem_mb=config["mem_mb"]["train"],
     log:
         run_path("logs/train_joint.log"),
     benchmark:
@@ -77,6 +78,7 @@ rule train_supervised:
     priority: -10
     resources:
         gpu=config["train_gpus"],
+        mem_mb=config["mem_mb"]["train"],
     log:
         run_path("logs/train_supervised.log"),
     benchmark:

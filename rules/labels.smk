@@ -15,6 +15,8 @@ rule fuse_initial_labels:
         cam_fg_threshold=lambda wildcards: config["labels"][f"{wildcards.cam}_fg_threshold"],
         saliency_fg_threshold=config["labels"]["saliency_fg_threshold"],
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/fuse_initial_labels_{cam}/{shard}.log"),
     benchmark:

@@ -21,6 +21,7 @@ rule train_objectness:
     threads: config["threads"]["train"]
     resources:
         gpu=config["train_gpus"],
+        mem_mb=config["mem_mb"]["train"],
     log:
         run_path("logs/train_objectness_{setting}.log"),
     benchmark:
@@ -44,6 +45,7 @@ rule objectness_maps:
     threads: config["threads"]["train"]
     resources:
         gpu=1,
+        mem_mb=config["mem_mb"]["inference"],
     log:
         run_path("logs/objectness_maps_{setting}.log"),
     benchmark:

@@ -16,6 +16,8 @@ rule refine_ctlr:
         prediction_variant=config["ctlr"]["prediction_variant"],
         crf=config["crf"]["class_agnostic"],
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/refine_ctlr/{shard}.log"),
     benchmark:
@@ -42,6 +44,8 @@ rule ctlr_change:
         saliency_fg_threshold=config["labels"]["saliency_fg_threshold"],
         fg_ratio_bounds=config["ctlr"]["fg_ratio_bounds"],
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/ctlr_change.log"),
     benchmark:

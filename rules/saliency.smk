@@ -14,6 +14,8 @@ rule extract_saliency:
         options=config["guidance"]["params"],
         onnx={key: value for key, value in config["guidance"]["onnx"].items() if key != "model"},
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/extract_saliency/{shard}.log"),
     benchmark:

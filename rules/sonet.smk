@@ -15,6 +15,8 @@ rule sonet_labels:
         alpha=config["sonet"]["alpha"],
         inner_fraction=config["sonet"]["inner_fraction"],
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/sonet_labels/{kind}/{setting}.log"),
     benchmark:
@@ -41,6 +43,7 @@ rule train_sonet:
     threads: config["threads"]["train"]
     resources:
         gpu=config["train_gpus"],
+        mem_mb=config["mem_mb"]["train"],
     log:
         run_path("logs/train_sonet-{kind}-{setting}.log"),
     benchmark:

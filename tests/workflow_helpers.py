@@ -31,6 +31,7 @@ TINY = {
     "sonet": {"train": {"epochs": 1}},
     "inference": {"scales": [0.75, 1.0], "flip": True},
     "threads": {"train": 2, "per_image": 2},
+    "mem_mb": {"train": 2000, "inference": 1500, "per_image": 1000},  # what tiny jobs ask of a small test node
 }
 
 # What differs between two runs of the same DAG by nature: timings, logs, the shards' parts.
