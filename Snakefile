@@ -38,6 +38,7 @@ wildcard_constraints:
 # only collect files (the gather steps of rules/gather.smk are local too).
 localrules:
     all,
+    report,
     demo_sonet,
     supervised,
     voc_test,
@@ -54,6 +55,10 @@ include: "rules/evaluate.smk"
 include: "rules/objectness.smk"
 include: "rules/sonet.smk"
 include: "rules/gather.smk"
+include: "rules/report.smk"
+
+
+report: "report/workflow.rst"
 
 
 CTLR_TABLES = [
@@ -87,3 +92,21 @@ rule supervised:
 rule voc_test:
     input:
         run_path("VOC2012/Segmentation/comp6_test_cls"),
+
+
+# The closing line of every successful run: its headline numbers, from the tables that exist.
+onsuccess:
+    from wsss_core.evaluate.headline import headline
+
+    print(
+        f"wsss-flow {config['run']}: "
+        + headline(
+            {
+                "pseudo_labels": run_path("metrics/pseudo_labels.csv"),
+                "segmentation": run_path("metrics/segmentation.csv"),
+                "sonet_pseudo_labels": run_path("metrics/sonet_pseudo_labels.csv"),
+                "sonet_segmentation": run_path(f"metrics/sonet_segmentation_{config['supervision']}.csv"),
+                "weak_vs_full": run_path("metrics/weak_vs_full.csv"),
+            }
+        )
+    )

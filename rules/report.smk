@@ -1,0 +1,263 @@
+# The run's report (`snakemake report`, then `snakemake report --report results/<run>/report.html`):
+# the metric tables as HTML pages and the figures, each a rule of the DAG (cached, rerun when
+# their inputs change), flagged with report() and captioned from report/*.rst.
+
+from wsss_core.data.dataset import load_index
+
+REPORT = config["report"]
+SONET_SETTING = config["guidance"]["objectness_setting"]
+
+TABLE_TITLES = {
+    "pseudo_labels": "Pseudo labels on the training split (CTLR Tables 6, 7)",
+    "class_agnostic_labels": "Class-agnostic labels on the training split (CTLR Table 7)",
+    "segmentation": "Segmentation on the evaluation split, per-class IoU (CTLR Table 8)",
+    "segmentation_supervised": "Fully supervised reference, per-class IoU",
+    "weak_vs_full": "Weakly vs fully supervised mIoU",
+    "sonet_pseudo_labels": "SONet pseudo labels (Table 1a)",
+    "sonet_segmentation_image": "SONet segmentation, image-level supervision (Table 1b)",
+    "sonet_segmentation_box": "SONet segmentation, box supervision (Table 1b)",
+}
+
+
+def report_dataset():
+    """(ground truth on the training split, the evaluation split exists) of the run's dataset.
+
+    Generated, VOC and COCO data always have both; a folder dataset is read to find out.
+    """
+    if config["dataset"]["kind"] != "folder":
+        return True, True
+    index = load_index(dataset_root())
+    return all(index.has_mask(i) for i in index.ids(TRAIN_SPLIT)), EVAL_SPLIT in index.splits
+
+
+REPORT_GT, REPORT_EVAL = report_dataset()
+
+
+def final_models():
+    """The models whose predictions the report shows: retrain (CTLR), the SONet(s) of `supervision`."""
+    return ["retrain"] if config["method"] == "ctlr" else sonet_models(config["supervision"])
+
+
+def report_tables():
+    """Names of the metric tables (metrics/<name>.csv) of this method; none without ground truth."""
+    if not REPORT_GT:
+        return []
+    if config["method"] == "sonet":
+        return ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
+    optional = [name for name in ("segmentation_supervised", "weak_vs_full") if os.path.exists(run_path(f"metrics/{name}.csv"))]
+    return ["pseudo_labels", "class_agnostic_labels", "segmentation", *optional]
+
+
+def sonet_label(kind):
+    return run_path(f"labels/sonet/{kind}/{SONET_SETTING if 'objectness' in kind else 'none'}")
+
+
+def training_panels():
+    """[title, kind, source] of each column of the training-image figure (grids.Panel)."""
+    guidance = "objectness O" if config["guidance"]["method"] == "objectness" else "saliency Pt_sal"
+    if config["method"] == "sonet":
+        kinds = ["cam", "cam_objectness"]
+        if config["supervision"] == "box" or REPORT_GT:
+            kinds += ["box", "box_objectness_ignore"]
+        return [
+            ["image", "image", None],
+            ["GT", "gt", None],
+            ["objectness O", "heat", run_path(f"objectness/{SONET_SETTING}")],
+            ["sCAM", "scam", None],
+            *[[SONET_LABEL_NAMES[kind], "labels", sonet_label(kind)] for kind in kinds],
+        ]
+    return [
+        ["image", "image", None],
+        ["GT", "gt", None],
+        [guidance, "heat", guidance_dir()],
+        ["sCAM", "scam", None],
+        ["pCAM", "pcam", None],
+        ["initial G_seg", "labels", run_path("labels/initial_pcam")],
+        ["online G_ca", "binary", run_path("labels/online_ca_joint")],
+        ["G_ca^ref", "binary", run_path("labels/refined_ca")],
+        ["G_seg^ref", "labels", run_path("labels/refined_seg")],
+    ]
+
+
+def worst_pair_panels():
+    """The training panels with the compared pair first among the label columns: initial vs refined
+    (CTLR), C_m vs the label SONet trains on."""
+    panels = training_panels()
+    if config["method"] == "sonet":
+        trained = "cam_objectness" if config["supervision"] == "image" else "box_objectness_ignore"
+        labels = [p for p in panels if p[1] == "labels" and p[2] in (sonet_label("cam"), sonet_label(trained))]
+        panels = [p for p in panels if p[1] != "labels"] + labels
+    return panels
+
+
+def panel_sources(panels):
+    return {f"panel{i}": panel[2] for i, panel in enumerate(panels) if panel[2] is not None}
+
+
+def training_logs():
+    """{stage: train_logs/<stage>.csv} of the stages of this method."""
+    if config["method"] == "sonet":
+        stages = ["classifier", f"objectness_{SONET_SETTING}", *final_models()]
+    else:
+        stages = ["classifier", "joint", "retrain"]
+    return {stage: run_path(f"train_logs/{stage}.csv") for stage in stages}
+
+
+def report_figures():
+    figures = {
+        "training_images": run_path("report/figures/training_images.png"),
+        "training_curves": run_path("report/figures/training_curves.png"),
+        "worst": run_path("report/worst/disagreement.png"),
+    }
+    if REPORT_EVAL:
+        figures["evaluation_images"] = run_path("report/figures/evaluation_images.png")
+    if REPORT_GT:
+        figures["class_iou"] = run_path("report/figures/class_iou.png")
+    return figures
+
+
+rule report_table:
+    wildcard_constraints:
+        table="|".join(TABLE_TITLES),
+    input:
+        run_path("metrics/{table}.csv"),
+    output:
+        report(
+            run_path("report/tables/{table}.html"),
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{table}"},
+        ),
+    params:
+        title=lambda wildcards: TABLE_TITLES[wildcards.table],
+    log:
+        run_path("logs/report/table_{table}.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_table.py"
+
+
+rule figure_training_images:
+    input:
+        dataset=dataset_root(),
+        cams=run_path("cams.h5"),
+        **panel_sources(training_panels()),
+    output:
+        report(
+            run_path("report/figures/training_images.png"),
+            caption="../report/training_images.rst",
+            category="Training images",
+        ),
+    params:
+        split=TRAIN_SPLIT,
+        panels=training_panels(),
+        images=REPORT["images"],
+        seed=REPORT["seed"],
+        title=f"{config['method'].upper()}: {REPORT['images']} training images (seed {REPORT['seed']})",
+    log:
+        run_path("logs/report/figure_training_images.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_grid.py"
+
+
+EVALUATION_PANELS = [["image", "image", None], ["GT", "gt", None]] + [
+    [f"{final_models()[-1]} {variant}", "labels", path]
+    for variant, path in prediction_dirs(final_models()[-1:])[final_models()[-1]].items()
+]
+
+
+rule figure_evaluation_images:
+    input:
+        dataset=dataset_root(),
+        **panel_sources(EVALUATION_PANELS),
+    output:
+        report(
+            run_path("report/figures/evaluation_images.png"),
+            caption="../report/evaluation_images.rst",
+            category="Evaluation images",
+        ),
+    params:
+        split=EVAL_SPLIT,
+        panels=EVALUATION_PANELS,
+        images=REPORT["images"],
+        seed=REPORT["seed"],
+        title=f"{REPORT['images']} evaluation images (seed {REPORT['seed']}): plain, +MS, +CRF, +MS+CRF",
+    log:
+        run_path("logs/report/figure_evaluation_images.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_grid.py"
+
+
+rule figure_worst_images:
+    input:
+        dataset=dataset_root(),
+        cams=run_path("cams.h5"),
+        **panel_sources(worst_pair_panels()),
+    output:
+        ranking=run_path("report/worst/ranking.csv"),
+        disagreement=report(
+            run_path("report/worst/disagreement.png"), caption="../report/worst_images.rst", category="Worst images"
+        ),
+        **(
+            {
+                "lowest_iou": report(
+                    run_path("report/worst/lowest_iou.png"), caption="../report/worst_images.rst", category="Worst images"
+                )
+            }
+            if REPORT_GT
+            else {}
+        ),
+    params:
+        split=TRAIN_SPLIT,
+        panels=worst_pair_panels(),
+        images=REPORT["images"],
+    log:
+        run_path("logs/report/figure_worst_images.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_worst_images.py"
+
+
+rule figure_class_iou:
+    input:
+        [run_path(f"metrics/{name}.csv") for name in report_tables() if "segmentation" in name],
+    output:
+        report(run_path("report/figures/class_iou.png"), caption="../report/class_iou.rst", category="Per-class IoU"),
+    params:
+        postprocessing="ms_crf",
+    log:
+        run_path("logs/report/figure_class_iou.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_class_iou.py"
+
+
+rule figure_training_curves:
+    input:
+        **training_logs(),
+    output:
+        report(
+            run_path("report/figures/training_curves.png"),
+            caption="../report/training_curves.rst",
+            category="Training curves",
+        ),
+    log:
+        run_path("logs/report/figure_training_curves.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_training_curves.py"
+
+
+rule report:
+    input:
+        **report_figures(),
+        tables=[run_path(f"report/tables/{name}.html") for name in report_tables()],
+    localrule: True
