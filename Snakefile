@@ -102,11 +102,12 @@ onsuccess:
         f"wsss-flow {config['run']}: "
         + headline(
             {
-                "pseudo_labels": run_path("metrics/pseudo_labels.csv"),
-                "segmentation": run_path("metrics/segmentation.csv"),
-                "sonet_pseudo_labels": run_path("metrics/sonet_pseudo_labels.csv"),
-                "sonet_segmentation": run_path(f"metrics/sonet_segmentation_{config['supervision']}.csv"),
-                "weak_vs_full": run_path("metrics/weak_vs_full.csv"),
+                name: run_path(f"metrics/{name}.csv")
+                for name in (
+                    ["pseudo_labels", "segmentation", "weak_vs_full"]
+                    if config["method"] == "ctlr"
+                    else ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
+                )
             }
         )
     )

@@ -5,6 +5,13 @@
 from wsss_core.data.dataset import load_index
 
 REPORT = config["report"]
+
+
+def report_path(relative):
+    """Output of the report of this run's method: results/<run>/report/<method>/<relative>."""
+    return run_path(f"report/{config['method']}/{relative}")
+
+
 SONET_SETTING = config["guidance"]["objectness_setting"]
 
 TABLE_TITLES = {
@@ -105,14 +112,14 @@ def training_logs():
 
 def report_figures():
     figures = {
-        "training_images": run_path("report/figures/training_images.png"),
-        "training_curves": run_path("report/figures/training_curves.png"),
-        "worst": run_path("report/worst/disagreement.png"),
+        "training_images": report_path("figures/training_images.png"),
+        "training_curves": report_path("figures/training_curves.png"),
+        "worst": report_path("worst/disagreement.png"),
     }
     if REPORT_EVAL:
-        figures["evaluation_images"] = run_path("report/figures/evaluation_images.png")
+        figures["evaluation_images"] = report_path("figures/evaluation_images.png")
     if REPORT_GT:
-        figures["class_iou"] = run_path("report/figures/class_iou.png")
+        figures["class_iou"] = report_path("figures/class_iou.png")
     return figures
 
 
@@ -123,7 +130,7 @@ rule report_table:
         run_path("metrics/{table}.csv"),
     output:
         report(
-            run_path("report/tables/{table}.html"),
+            report_path("tables/{table}.html"),
             caption="../report/table.rst",
             category="Tables",
             labels={"table": "{table}"},
@@ -131,7 +138,7 @@ rule report_table:
     params:
         title=lambda wildcards: TABLE_TITLES[wildcards.table],
     log:
-        run_path("logs/report/table_{table}.log"),
+        run_path(f"logs/report/{config['method']}/table_{{table}}.log"),
     conda:
         ENV
     script:
@@ -145,7 +152,7 @@ rule figure_training_images:
         **panel_sources(training_panels()),
     output:
         report(
-            run_path("report/figures/training_images.png"),
+            report_path("figures/training_images.png"),
             caption="../report/training_images.rst",
             category="Training images",
         ),
@@ -156,7 +163,7 @@ rule figure_training_images:
         seed=REPORT["seed"],
         title=f"{config['method'].upper()}: {REPORT['images']} training images (seed {REPORT['seed']})",
     log:
-        run_path("logs/report/figure_training_images.log"),
+        run_path(f"logs/report/{config['method']}/figure_training_images.log"),
     conda:
         ENV
     script:
@@ -175,7 +182,7 @@ rule figure_evaluation_images:
         **panel_sources(EVALUATION_PANELS),
     output:
         report(
-            run_path("report/figures/evaluation_images.png"),
+            report_path("figures/evaluation_images.png"),
             caption="../report/evaluation_images.rst",
             category="Evaluation images",
         ),
@@ -186,7 +193,7 @@ rule figure_evaluation_images:
         seed=REPORT["seed"],
         title=f"{REPORT['images']} evaluation images (seed {REPORT['seed']}): plain, +MS, +CRF, +MS+CRF",
     log:
-        run_path("logs/report/figure_evaluation_images.log"),
+        run_path(f"logs/report/{config['method']}/figure_evaluation_images.log"),
     conda:
         ENV
     script:
@@ -199,14 +206,14 @@ rule figure_worst_images:
         cams=run_path("cams.h5"),
         **panel_sources(worst_pair_panels()),
     output:
-        ranking=run_path("report/worst/ranking.csv"),
+        ranking=report_path("worst/ranking.csv"),
         disagreement=report(
-            run_path("report/worst/disagreement.png"), caption="../report/worst_images.rst", category="Worst images"
+            report_path("worst/disagreement.png"), caption="../report/worst_images.rst", category="Worst images"
         ),
         **(
             {
                 "lowest_iou": report(
-                    run_path("report/worst/lowest_iou.png"), caption="../report/worst_images.rst", category="Worst images"
+                    report_path("worst/lowest_iou.png"), caption="../report/worst_images.rst", category="Worst images"
                 )
             }
             if REPORT_GT
@@ -217,7 +224,7 @@ rule figure_worst_images:
         panels=worst_pair_panels(),
         images=REPORT["images"],
     log:
-        run_path("logs/report/figure_worst_images.log"),
+        run_path(f"logs/report/{config['method']}/figure_worst_images.log"),
     conda:
         ENV
     script:
@@ -228,11 +235,11 @@ rule figure_class_iou:
     input:
         [run_path(f"metrics/{name}.csv") for name in report_tables() if "segmentation" in name],
     output:
-        report(run_path("report/figures/class_iou.png"), caption="../report/class_iou.rst", category="Per-class IoU"),
+        report(report_path("figures/class_iou.png"), caption="../report/class_iou.rst", category="Per-class IoU"),
     params:
         postprocessing="ms_crf",
     log:
-        run_path("logs/report/figure_class_iou.log"),
+        run_path(f"logs/report/{config['method']}/figure_class_iou.log"),
     conda:
         ENV
     script:
@@ -244,12 +251,12 @@ rule figure_training_curves:
         **training_logs(),
     output:
         report(
-            run_path("report/figures/training_curves.png"),
+            report_path("figures/training_curves.png"),
             caption="../report/training_curves.rst",
             category="Training curves",
         ),
     log:
-        run_path("logs/report/figure_training_curves.log"),
+        run_path(f"logs/report/{config['method']}/figure_training_curves.log"),
     conda:
         ENV
     script:
@@ -259,5 +266,5 @@ rule figure_training_curves:
 rule report:
     input:
         **report_figures(),
-        tables=[run_path(f"report/tables/{name}.html") for name in report_tables()],
+        tables=[report_path(f"tables/{name}.html") for name in report_tables()],
     localrule: True
