@@ -26,9 +26,10 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     cam="pcam|scam",
-    model="joint|retrain|supervised|sonet-[a-z_]+-[a-z_]+",
+    model="joint|retrain|supervised|sonet-[a-z_]+-[a-z_]+|ablation-[a-z_]+",
+    variant="|".join(ABLATION_VARIANTS),
     split="[^/]+",
-    setting="none|overlapping|non_overlapping",
+    setting="none|overlapping|non_overlapping|saliency",
     kind="|".join(SONET_KINDS),
     supervision="image|box",
     shard=r"\d+-of-\d+",
@@ -37,6 +38,7 @@ wildcard_constraints:
 # Run by the main Snakemake process, never submitted to a cluster: the target rules, which
 # only collect files (the gather steps of rules/gather.smk are local too).
 localrules:
+    ablations,
     all,
     report,
     demo_sonet,
@@ -56,6 +58,7 @@ include: "rules/objectness.smk"
 include: "rules/sonet.smk"
 include: "rules/gather.smk"
 include: "rules/report.smk"
+include: "rules/ablations.smk"
 
 
 report: "report/workflow.rst"
