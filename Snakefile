@@ -22,6 +22,7 @@ validate(config, "schemas/config.schema.yaml", set_default=True)
 
 
 include: "rules/common.smk"
+include: "rules/report_common.smk"
 
 
 wildcard_constraints:

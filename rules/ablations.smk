@@ -3,10 +3,7 @@
 # with setting `saliency`), so every output they have in common with the main DAG is built once.
 
 GUIDANCE_SETTINGS = ("overlapping", "non_overlapping", "saliency")
-
-
-def ablation_models():
-    return [f"ablation-{variant}" for variant in ABLATION_VARIANTS]
+ABLATION_MODELS = [f"ablation-{variant}" for variant in ABLATION_VARIANTS]
 
 
 use rule train_joint as train_ablation with:
@@ -41,13 +38,13 @@ use rule train_joint as train_ablation with:
 use rule evaluate as evaluate_ablations with:
     input:
         dataset=dataset_root(),
-        predictions=[run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain") for model in ablation_models()],
+        predictions=[run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain") for model in ABLATION_MODELS],
     output:
         run_path("metrics/ablations/segmentation_variants.csv"),
     params:
         split=EVAL_SPLIT,
         prediction_dirs={
-            model: {"plain": run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain")} for model in ablation_models()
+            model: {"plain": run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain")} for model in ABLATION_MODELS
         },
     log:
         run_path("logs/evaluate_ablations.log"),

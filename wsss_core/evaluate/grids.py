@@ -133,7 +133,12 @@ def sample_grid(
     cams_path: str | os.PathLike | None = None,
     title: str = "",
 ) -> list[str]:
-    """:func:`draw_grid` of ``count`` images of ``split`` drawn with ``seed`` (:func:`sample_ids`); returns the ids."""
-    ids = sample_ids(load_index(dataset_root).ids(split), count, seed)
+    """:func:`draw_grid` of ``count`` images of ``split`` drawn with ``seed`` (:func:`sample_ids`); returns the ids.
+
+    The title says how many of the split's images are shown, and the seed.
+    """
+    all_ids = load_index(dataset_root).ids(split)
+    ids = sample_ids(all_ids, count, seed)
+    title = f"{title}: {len(ids)} of {len(all_ids)} {split} images (seed {seed})"
     draw_grid(dataset_root, ids, panels, output_png, cams_path=cams_path, title=title)
     return ids
