@@ -1,5 +1,5 @@
 # Two commands: `make demo` (install, then run the DAG on the generated dataset)
-# and `make test` (install, then run the test suite).
+# and `make test` (install, then run the test suite); `make report` after the demo.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -7,7 +7,7 @@ CORES  ?= $(shell nproc 2>/dev/null || echo 2)
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint clean
+.PHONY: demo report test install lint clean
 
 install: $(STAMP)
 
@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --resources gpu=1
+
+# the figures and tables of the demo run (RUN = its run name), then the self-contained HTML report
+RUN ?= demo
+report: $(STAMP)
+	$(BIN)/snakemake report --cores $(CORES) --resources gpu=1
+	$(BIN)/snakemake report --report results/$(RUN)/report.html
+	@echo "report: results/$(RUN)/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

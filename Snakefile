@@ -22,13 +22,15 @@ validate(config, "schemas/config.schema.yaml", set_default=True)
 
 
 include: "rules/common.smk"
+include: "rules/report_common.smk"
 
 
 wildcard_constraints:
     cam="pcam|scam",
-    model="joint|retrain|supervised|sonet-[a-z_]+-[a-z_]+",
+    model="joint|retrain|supervised|sonet-[a-z_]+-[a-z_]+|ablation-[a-z_]+",
+    variant="|".join(ABLATION_VARIANTS),
     split="[^/]+",
-    setting="none|overlapping|non_overlapping",
+    setting="none|overlapping|non_overlapping|saliency",
     kind="|".join(SONET_KINDS),
     supervision="image|box",
     shard=r"\d+-of-\d+",
@@ -37,7 +39,9 @@ wildcard_constraints:
 # Run by the main Snakemake process, never submitted to a cluster: the target rules, which
 # only collect files (the gather steps of rules/gather.smk are local too).
 localrules:
+    ablations,
     all,
+    report,
     demo_sonet,
     supervised,
     voc_test,
@@ -54,6 +58,11 @@ include: "rules/evaluate.smk"
 include: "rules/objectness.smk"
 include: "rules/sonet.smk"
 include: "rules/gather.smk"
+include: "rules/report.smk"
+include: "rules/ablations.smk"
+
+
+report: "report/workflow.rst"
 
 
 CTLR_TABLES = [
@@ -88,3 +97,22 @@ rule supervised:
 rule voc_test:
     input:
         run_path("VOC2012/Segmentation/comp6_test_cls"),
+
+
+# The closing line of every successful run: its headline numbers, from the tables that exist.
+onsuccess:
+    from wsss_core.evaluate.headline import headline
+
+    print(
+        f"wsss-flow {config['run']}: "
+        + headline(
+            {
+                name: run_path(f"metrics/{name}.csv")
+                for name in (
+                    ["pseudo_labels", "segmentation", "weak_vs_full"]
+                    if config["method"] == "ctlr"
+                    else ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
+                )
+            }
+        )
+    )

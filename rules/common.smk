@@ -18,6 +18,14 @@ TRAIN_SPLIT = config["dataset"]["train_split"]
 EVAL_SPLIT = config["dataset"]["eval_split"]
 WEAK_MODELS = ("joint", "retrain")
 VARIANTS = ("plain", "ms", "crf", "ms_crf")  # post-processing of predictions (Table 8)
+# target `ablations`: variants of the joint model, {name: (branches trained, initial labels)}:
+# CTLR Table 5 (subsets of the branches on the pCAM labels) and Table 6 (all three on the sCAM labels)
+ABLATION_VARIANTS = {
+    "ss": (["seg"], "pcam"),
+    "ss_cls": (["cls", "seg"], "pcam"),
+    "ss_ca": (["ca", "seg"], "pcam"),
+    "scam": (["cls", "ca", "seg"], "scam"),
+}
 
 
 def run_path(relative):
@@ -102,7 +110,9 @@ def sonet_label_inputs(wildcards):
     if wildcards.kind.startswith("cam"):
         inputs["cams"] = run_path("cams.h5")
     if "objectness" in wildcards.kind:
-        inputs["objectness"] = run_path(f"objectness/{wildcards.setting}")
+        # setting "saliency": the saliency map in place of O (SONet Fig. 3c, target `ablations`)
+        guidance = "saliency" if wildcards.setting == "saliency" else f"objectness/{wildcards.setting}"
+        inputs["objectness"] = run_path(guidance)
     return inputs
 
 

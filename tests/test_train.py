@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from wsss_core.ctlr.training import train_classifier
+from wsss_core.ctlr.training import multitask_losses, train_classifier
 from wsss_core.models import build_model
 
 MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18]}
@@ -29,6 +29,22 @@ def test_three_branches_have_the_documented_shapes():
     assert out["ca_logits"].shape == (2, 1, 8, 6)
     assert out["seg_logits"].shape == (2, 7, 8, 6)
     assert set(model(torch.randn(1, 3, 32, 32), branches=("cls",))) == {"features", "cls_logits"}
+
+
+@pytest.mark.parametrize(
+    "branches, losses",
+    [(("cls", "ca", "seg"), {"loss_cls", "loss_ca", "loss_seg"}), (("seg",), {"loss_seg"}), (("ca", "seg"), {"loss_ca", "loss_seg"})],
+)
+def test_multitask_losses_are_those_of_the_trained_branches(branches: tuple, losses: set) -> None:
+    """Eq. 8-11 and the variants of CTLR Table 5: a branch left out contributes no loss."""
+    model = build_model({**MODEL, "num_classes": 3})
+    batch = {
+        "image_labels": torch.tensor([[1.0, 0.0, 1.0]]),
+        "ca_labels": torch.zeros(1, 32, 32, dtype=torch.long),
+        "seg_labels": torch.zeros(1, 32, 32, dtype=torch.long),
+    }
+    out = multitask_losses(model, torch.randn(1, 3, 32, 32), batch, branches)
+    assert set(out) == losses and all(torch.isfinite(value) for value in out.values())
 
 
 def _train_command(dataset: Path, checkpoint: Path, history: Path) -> list[str]:

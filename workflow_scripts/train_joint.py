@@ -1,9 +1,10 @@
-"""Rules train_joint and retrain -> wsss_core.ctlr.joint.train_joint (under torchrun when gpu > 1)."""
+"""Rules train_joint, retrain and train_ablation -> wsss_core.ctlr.joint.train_joint (under torchrun when gpu > 1)."""
 
 from wsss_core.crf import CrfParams
 from wsss_core.ctlr.joint import train_joint
 from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
+from wsss_core.models.multitask import BRANCHES
 
 with log_to(snakemake.log[0], snakemake.rule):
     run_training(
@@ -26,6 +27,7 @@ with log_to(snakemake.log[0], snakemake.rule):
             "batch_size": snakemake.params.batch_size,
             "threads": snakemake.threads,
             "workers": snakemake.threads,
+            "branches": snakemake.params.get("branches", BRANCHES),  # subsets: the Table 5 variants
         },
         gpus=snakemake.resources.gpu,
     )

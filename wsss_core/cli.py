@@ -1,4 +1,5 @@
-"""The ``wsss`` console command: ``wsss predict`` segments any images with a trained checkpoint."""
+"""The ``wsss`` console command: ``wsss predict`` segments any images with a trained checkpoint;
+``wsss inspect`` says what a store, checkpoint or label directory holds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Sequence
 from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, crf_labels
 from wsss_core.engine.device import pick_device, place_model
 from wsss_core.inference.predict import predict_probs
+from wsss_core.inspect import format_report, inspect_path
 from wsss_core.io import InputError, read_rgb, write_label_map
 from wsss_core.logs import progress
 from wsss_core.models.checkpoint import load_model
@@ -32,6 +34,16 @@ def _predict(args: argparse.Namespace) -> None:
         write_label_map(args.output / f"{path.stem}.png", labels)
 
 
+def _inspect(args: argparse.Namespace) -> None:
+    class_names = None
+    if args.classes is not None:
+        if not args.classes.is_file():
+            raise InputError(f"{args.classes}: classes file not found")
+        class_names = [line.strip() for line in args.classes.read_text().splitlines() if line.strip()]
+    for path in args.paths:
+        print(format_report(path, inspect_path(path, class_names)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``wsss``."""
     parser = argparse.ArgumentParser(prog="wsss", description=__doc__)
@@ -46,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--crf", action="store_true", help="post-process with DeepLab's dense CRF")
     predict.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     predict.set_defaults(run=_predict)
+    inspect = commands.add_parser(
+        "inspect", help="what a cams.h5 / predictions store, a checkpoint or a label directory holds"
+    )
+    inspect.add_argument("paths", type=Path, nargs="+", help="a .h5 store, a .pt checkpoint or a directory of PNG maps")
+    inspect.add_argument("--classes", type=Path, default=None, help="classes.txt naming label values (default: the run's)")
+    inspect.set_defaults(run=_inspect)
     return parser
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from wsss_core.crf import CrfParams
 from wsss_core.ctlr.ca_labels import CaRefresher, binarize_ca_prior
@@ -46,8 +46,9 @@ def train_joint(
     batch_size: int = 8,
     threads: int | None = None,
     workers: int = 1,
+    branches: Sequence[str] = BRANCHES,
 ) -> None:
-    """Fig. 5b / 5d: train all branches with L_cls + L_ca + L_seg (Eq. 8-11).
+    """Fig. 5b / 5d: train ``branches`` with L_cls + L_ca + L_seg (Eq. 8-11; subsets: Table 5, refresh 0 without ca).
 
     Starts from ``init_checkpoint``. Semantic labels G_seg are the PNGs of
     ``seg_label_dir``. Class-agnostic labels G_ca live in
@@ -85,7 +86,7 @@ def train_joint(
     model = place_model(load_model(init_checkpoint), device)
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
     settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side}
-    settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap)
+    settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, branches=sorted(branches))
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
     try:
         fit(
@@ -94,7 +95,7 @@ def train_joint(
             config,
             device,
             stage="multitask",
-            losses=functools.partial(multitask_losses, branches=BRANCHES),
+            losses=functools.partial(multitask_losses, branches=tuple(branches)),
             output_checkpoint=Path(output_checkpoint),
             log_csv=Path(log_csv),
             fingerprint=run_id,

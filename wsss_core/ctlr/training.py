@@ -23,9 +23,11 @@ from wsss_core.models.multitask import BRANCHES, build_model
 
 
 def multitask_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor], branches: Sequence[str]) -> dict[str, Tensor]:
-    """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8)."""
+    """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8; a subset of them for Table 5)."""
     out = model(images, branches=branches)
-    losses = {"loss_cls": classification_loss(out["cls_logits"], batch["image_labels"])}
+    losses = {}
+    if "cls" in branches:
+        losses["loss_cls"] = classification_loss(out["cls_logits"], batch["image_labels"])
     if "ca" in branches:
         losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
     if "seg" in branches:

@@ -81,6 +81,12 @@ class DatasetIndex:
             return mask
         return self.root / "masks" / f"{image_id}.png"
 
+    def has_mask(self, image_id: str) -> bool:
+        """Whether a ground-truth label map of ``image_id`` exists (a folder dataset may have none)."""
+        if image_id in self.files:
+            return self.files[image_id][1] is not None and self.files[image_id][1].is_file()
+        return self.mask_path(image_id).is_file()
+
     def present_classes(self, image_id: str) -> tuple[int, ...]:
         """1-based indices of the object classes present in ``image_id``."""
         return self.image_labels[image_id]

@@ -1,0 +1,150 @@
+# The run's report (`snakemake report`, then `snakemake report --report results/<run>/report.html`):
+# the metric tables as HTML pages and the figures, each a rule of the DAG (cached, rerun when
+# their inputs change), flagged with report() and captioned from report/*.rst.
+
+
+rule report_table:
+    wildcard_constraints:
+        table="|".join(TABLE_TITLES),
+    input:
+        run_path("metrics/{table}.csv"),
+    output:
+        report(
+            report_path("tables/{table}.html"),
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{table}"},
+        ),
+    params:
+        title=lambda wildcards: TABLE_TITLES[wildcards.table],
+    log:
+        run_path(f"logs/report/{config['method']}/table_{{table}}.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_table.py"
+
+
+rule figure_training_images:
+    input:
+        dataset=dataset_root(),
+        cams=run_path("cams.h5"),
+        **panel_sources(training_panels()),
+    output:
+        report(
+            report_path("figures/training_images.png"),
+            caption="../report/training_images.rst",
+            category="Training images",
+        ),
+    params:
+        split=TRAIN_SPLIT,
+        panels=training_panels(),
+        images=REPORT["images"],
+        seed=REPORT["seed"],
+        title=f"{config['method'].upper()} pseudo labels",
+    log:
+        run_path(f"logs/report/{config['method']}/figure_training_images.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_grid.py"
+
+
+EVALUATION_PANELS = [["image", "image", None], ["GT", "gt", None]] + [
+    [f"{final_models()[-1]} {variant}", "labels", path]
+    for variant, path in prediction_dirs(final_models()[-1:])[final_models()[-1]].items()
+]
+
+
+rule figure_evaluation_images:
+    input:
+        dataset=dataset_root(),
+        **panel_sources(EVALUATION_PANELS),
+    output:
+        report(
+            report_path("figures/evaluation_images.png"),
+            caption="../report/evaluation_images.rst",
+            category="Evaluation images",
+        ),
+    params:
+        split=EVAL_SPLIT,
+        panels=EVALUATION_PANELS,
+        images=REPORT["images"],
+        seed=REPORT["seed"],
+        title="predictions plain, +MS, +CRF, +MS+CRF",
+    log:
+        run_path(f"logs/report/{config['method']}/figure_evaluation_images.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_grid.py"
+
+
+rule figure_worst_images:
+    input:
+        dataset=dataset_root(),
+        cams=run_path("cams.h5"),
+        **panel_sources(worst_pair_panels()),
+    output:
+        ranking=report_path("worst/ranking.csv"),
+        disagreement=report(
+            report_path("worst/disagreement.png"), caption="../report/worst_images.rst", category="Worst images"
+        ),
+        **(
+            {
+                "lowest_iou": report(
+                    report_path("worst/lowest_iou.png"), caption="../report/worst_images.rst", category="Worst images"
+                )
+            }
+            if REPORT_GT
+            else {}
+        ),
+    params:
+        split=TRAIN_SPLIT,
+        panels=worst_pair_panels(),
+        images=REPORT["images"],
+    log:
+        run_path(f"logs/report/{config['method']}/figure_worst_images.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_worst_images.py"
+
+
+rule figure_class_iou:
+    input:
+        [run_path(f"metrics/{name}.csv") for name in report_tables() if "segmentation" in name],
+    output:
+        report(report_path("figures/class_iou.png"), caption="../report/class_iou.rst", category="Per-class IoU"),
+    params:
+        postprocessing="ms_crf",
+    log:
+        run_path(f"logs/report/{config['method']}/figure_class_iou.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_class_iou.py"
+
+
+rule figure_training_curves:
+    input:
+        **training_logs(),
+    output:
+        report(
+            report_path("figures/training_curves.png"),
+            caption="../report/training_curves.rst",
+            category="Training curves",
+        ),
+    log:
+        run_path(f"logs/report/{config['method']}/figure_training_curves.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_training_curves.py"
+
+
+rule report:
+    input:
+        **report_figures(),
+        tables=[report_path(f"tables/{name}.html") for name in report_tables()],
+    localrule: True

@@ -1,0 +1,77 @@
+"""Target `ablations`: one DAG for every table, no rule instance planned twice; the tables and ablations.md."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from workflow_helpers import TINY, run_snakemake, write_config
+
+from wsss_core.evaluate.ablations import PAPER, ctlr_tables, sonet_tables, write_ablations
+
+
+def _planned_jobs(output: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(rule, outputs) of every job of a dry run's listing."""
+    jobs = []
+    for block in re.split(r"\n(?=rule \w+:|localrule \w+:)", output):
+        match = re.match(r"(?:local)?rule (\w+):", block)
+        if match:
+            outputs = re.search(r"^\s+output: (.+)$", block, flags=re.MULTILINE)
+            jobs.append((match.group(1), tuple(outputs.group(1).split(", ")) if outputs else ()))
+    return jobs
+
+
+def test_ablations_plan_every_shared_step_once(tmp_path: Path) -> None:
+    result = run_snakemake(tmp_path, "-n", "ablations", "--configfile", str(write_config(tmp_path / "c.yaml", TINY)))
+    jobs = _planned_jobs(result.stdout)
+    outputs = Counter(path for _, paths in jobs for path in paths)
+    assert [path for path, count in outputs.items() if count > 1] == []
+    rules = Counter(rule for rule, _ in jobs)
+    shared = ("make_dataset", "extract_saliency", "train_classifier", "dump_cams", "train_joint", "retrain", "refine_ctlr")
+    assert all(rules[rule] == 1 for rule in shared), rules
+    assert rules["train_ablation"] == 4 and rules["fuse_initial_labels"] == 2  # pCAM and sCAM labels, one shard
+    assert rules["train_objectness"] == 2 and rules["objectness_maps"] == 2
+    # C_m, B, G^B_ign x 2 settings, G^Cm and G^B x (2 objectness settings + saliency)
+    assert rules["sonet_labels"] == 10
+    assert len(jobs) == sum(rules.values()) and rules["ablations"] == 1
+
+
+def _write(path: Path, rows: list[dict]) -> str:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def test_ablation_tables_carry_the_paper_numbers(tmp_path: Path) -> None:
+    seg = [{"model": m, "postprocessing": p, "mIoU": 10.0 * i + j}
+           for i, m in enumerate(["joint", "retrain"]) for j, p in enumerate(["plain", "ms", "crf", "ms_crf"])]
+    variants = [{"model": f"ablation-{v}", "postprocessing": "plain", "mIoU": 1.0 + i}
+                for i, v in enumerate(["ss", "ss_cls", "ss_ca", "scam"])]
+    pseudo = [{"labels": n, "mIoU": 30.0 + i, "F1": 40.0 + i} for i, n in enumerate(["sCAM-initial", "pCAM-initial", "CTLR-refined"])]
+    ca = [{"labels": n, "mIoU": 50.0 + i, "F1": 60.0 + i} for i, n in enumerate(["saliency", "online-CA (joint)", "CTLR-refined-CA"])]
+    paths = {
+        "pseudo_labels": _write(tmp_path / "p.csv", pseudo),
+        "class_agnostic_labels": _write(tmp_path / "ca.csv", ca),
+        "segmentation": _write(tmp_path / "s.csv", seg),
+        "segmentation_variants": _write(tmp_path / "v.csv", variants),
+    }
+    tables = ctlr_tables(paths)
+    assert tables["ctlr_table5"]["mIoU"].tolist() == [1.0, 2.0, 3.0, 0.0]
+    assert tables["ctlr_table6"]["SS mIoU"].tolist() == [4.0, 0.0]
+    assert tables["ctlr_table7"][["SS pseudo mIoU", "CA pseudo F1", "SS mIoU"]].values.tolist() == [[31, 60, 0], [32, 62, 10]]
+    assert tables["ctlr_table8"][PAPER].tolist() == [66.1, 67.2, 68.2, 69.7]
+    sonet = {
+        "sonet_pseudo_labels": _write(tmp_path / "sp.csv", [{"labels": "G^Cm (overlapping)", "mIoU": 5.0, "F1": 1.0}]),
+        "sonet_segmentation_image": _write(tmp_path / "si.csv", [{"model": "sonet-cam_objectness-overlapping", "postprocessing": "ms_crf", "mIoU": 7.0}]),
+        "sonet_segmentation_box": _write(tmp_path / "sb.csv", [{"model": "sonet-box-none", "postprocessing": "plain", "mIoU": 8.0}]),
+        "guidance_labels": _write(tmp_path / "g.csv", [{"labels": "G^Cm (saliency)", "mIoU": 9.0, "F1": 2.0}]),
+    }
+    tables.update(sonet_tables(sonet))
+    assert tables["sonet_table1a"][PAPER].tolist() == [70.6]
+    paper_1b = tables["sonet_table1b"][PAPER]
+    assert paper_1b.iloc[0] == 70.5 and pd.isna(paper_1b.iloc[1])  # the paper gives only the CRF-ed numbers
+    write_ablations(tables, tmp_path / "tables", tmp_path / "ablations.md", "tiny")
+    markdown = (tmp_path / "ablations.md").read_text()
+    assert markdown.count("\n## ") == 7 and "| SS + cls + CA | 0.0 | 65.0 |" in markdown
+    assert sorted(p.stem for p in (tmp_path / "tables").glob("*.csv")) == sorted(tables)

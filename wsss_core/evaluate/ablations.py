@@ -1,0 +1,136 @@
+"""Target ``ablations``: the papers' ablation tables from one run's metric tables, next to the papers' numbers.
+
+CTLR (Tables 5-8): branches trained jointly, sCAM vs pCAM, before / after CTLR,
+post-processing. SONet (Table 1a/b, Fig. 3c): pseudo labels and SONets by label
+kind and objectness setting, and objectness vs saliency as the guidance map.
+The ``paper`` columns are the numbers the papers print (PASCAL VOC 2012, their
+backbones and data), for orientation only; where the paper's text gives no
+number the cell is empty.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from wsss_core.io import InputError, atomic_path
+
+# CTLR paper: Sec. 4.3.1 (Table 5: "all three tasks attains the best mIoU of 65% without postprocessing")
+# and Sec. 4.3.4 (Table 8: 66.1, +MS 67.2, +CRF 66.1 + 2.1, both 69.7), val set mIoU (%)
+PAPER_TABLE5 = {"SS + cls + CA": 65.0}
+PAPER_TABLE8 = {"plain": 66.1, "ms": 67.2, "crf": 68.2, "ms_crf": 69.7}
+# SONet paper, Table 1 (a) pseudo labels on VOC12 train, (b) SONet on VOC12 val; dagger = non-overlapping O_N
+PAPER_SONET_1A = {
+    "C_m": 48.3, "G^Cm (non-overlapping)": 63.5, "G^Cm (overlapping)": 70.6,
+    "B": 60.2, "G^B (non-overlapping)": 68.6, "G^B (overlapping)": 76.6,
+}
+PAPER_SONET_1B = {
+    "sonet-cam-none": 50.2, "sonet-cam_objectness-non_overlapping": 65.3, "sonet-cam_objectness-overlapping": 70.5,
+    "sonet-box-none": 54.6, "sonet-box_objectness-non_overlapping": 67.9, "sonet-box_objectness-overlapping": 73.8,
+}
+# Table 5 rows: the model trained on the pCAM initial labels with each set of branches (plain predictions)
+TABLE5_MODELS = {"SS only": "ablation-ss", "SS + cls": "ablation-ss_cls", "SS + CA": "ablation-ss_ca", "SS + cls + CA": "joint"}
+PAPER = "paper (VOC12)"
+
+
+def _row(table: pd.DataFrame, path: str | os.PathLike, **keys: str) -> pd.Series:
+    selected = table
+    for column, value in keys.items():
+        selected = selected[selected[column] == value]
+    if selected.empty:
+        raise InputError(f"{path}: no row with {keys}")
+    return selected.iloc[0]
+
+
+def _segmentation_miou(tables: Mapping[str, pd.DataFrame], paths: Mapping[str, str], model: str, post: str) -> float:
+    for name in ("segmentation", "segmentation_variants"):
+        table = tables[name]
+        if (table["model"] == model).any():
+            return float(_row(table, paths[name], model=model, postprocessing=post)["mIoU"])
+    raise InputError(f"{paths['segmentation']}, {paths['segmentation_variants']}: no model {model!r}")
+
+
+def ctlr_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """Tables 5-8 from ``paths``: pseudo_labels, class_agnostic_labels, segmentation, segmentation_variants CSVs."""
+    tables = {name: pd.read_csv(path) for name, path in paths.items()}
+    pseudo, ca = tables["pseudo_labels"], tables["class_agnostic_labels"]
+    table5 = pd.DataFrame(
+        [{"branches": name, "mIoU": _segmentation_miou(tables, paths, model, "plain"), PAPER: PAPER_TABLE5.get(name)}
+         for name, model in TABLE5_MODELS.items()]
+    )
+    table6 = pd.DataFrame(
+        [{"CAM": cam, "pseudo mIoU": _row(pseudo, paths["pseudo_labels"], labels=f"{cam}-initial")["mIoU"],
+          "pseudo F1": _row(pseudo, paths["pseudo_labels"], labels=f"{cam}-initial")["F1"],
+          "SS mIoU": _segmentation_miou(tables, paths, model, "plain")}
+         for cam, model in (("sCAM", "ablation-scam"), ("pCAM", "joint"))]
+    )
+    table7 = pd.DataFrame(
+        [{"labels": stage,
+          "SS pseudo mIoU": _row(pseudo, paths["pseudo_labels"], labels=ss)["mIoU"],
+          "SS pseudo F1": _row(pseudo, paths["pseudo_labels"], labels=ss)["F1"],
+          "CA pseudo mIoU": _row(ca, paths["class_agnostic_labels"], labels=ca_row)["mIoU"],
+          "CA pseudo F1": _row(ca, paths["class_agnostic_labels"], labels=ca_row)["F1"],
+          "SS mIoU": _segmentation_miou(tables, paths, model, "plain")}
+         for stage, ss, ca_row, model in (("before CTLR", "pCAM-initial", "saliency", "joint"),
+                                           ("after CTLR", "CTLR-refined", "CTLR-refined-CA", "retrain"))]
+    )
+    table8 = pd.DataFrame(
+        [{"postprocessing": post, "mIoU": _segmentation_miou(tables, paths, "retrain", post), PAPER: PAPER_TABLE8[post]}
+         for post in PAPER_TABLE8]
+    )
+    return {"ctlr_table5": table5, "ctlr_table6": table6, "ctlr_table7": table7, "ctlr_table8": table8}
+
+
+def sonet_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """SONet Table 1(a), 1(b) and Fig. 3(c) from ``paths``: sonet_pseudo_labels, sonet_segmentation_image,
+    sonet_segmentation_box and guidance_labels (G^Cm / G^B with each guidance map) CSVs."""
+    pseudo = pd.read_csv(paths["sonet_pseudo_labels"])
+    table1a = pseudo[["labels", "mIoU"]].assign(**{PAPER: pseudo["labels"].map(PAPER_SONET_1A)})
+    rows = []
+    for supervision in ("image", "box"):
+        table = pd.read_csv(paths[f"sonet_segmentation_{supervision}"])
+        for post in ("plain", "ms_crf"):
+            for _, row in table[table["postprocessing"] == post].iterrows():
+                rows.append({"supervision": supervision, "model": row["model"], "postprocessing": post,
+                             "mIoU": row["mIoU"], PAPER: PAPER_SONET_1B.get(row["model"]) if post == "ms_crf" else None})
+    guidance = pd.read_csv(paths["guidance_labels"])
+    return {"sonet_table1a": table1a, "sonet_table1b": pd.DataFrame(rows), "sonet_fig3c": guidance[["labels", "mIoU", "F1"]]}
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + " --- |" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+TITLES = {
+    "ctlr_table5": "CTLR Table 5: branches trained jointly (segmentation mIoU %, eval split, no post-processing)",
+    "ctlr_table6": "CTLR Table 6: sCAM vs pCAM (pseudo labels on the train split; SS = segmentation, eval split, plain)",
+    "ctlr_table7": "CTLR Table 7: before / after CTLR (pseudo labels of both tasks, train split; SS mIoU, eval split, plain)",
+    "ctlr_table8": "CTLR Table 8: post-processing of the retrained model (mIoU %, eval split)",
+    "sonet_table1a": "SONet Table 1(a): pseudo labels (mIoU %, train split)",
+    "sonet_table1b": "SONet Table 1(b): SONet trained on the pseudo labels (mIoU %, eval split)",
+    "sonet_fig3c": "SONet Fig. 3(c): G^Cm and G^B with objectness vs saliency as the guidance map (train split)",
+}
+
+
+def write_ablations(tables: Mapping[str, pd.DataFrame], output_dir: str | os.PathLike, markdown: str | os.PathLike, run: str) -> None:
+    """One CSV per table in ``output_dir`` (``<name>.csv``) and all of them in ``markdown``."""
+    sections = [f"# Ablations of run `{run}`", "",
+                f"The `{PAPER}` columns are the papers' own numbers (PASCAL VOC 2012, their backbones), "
+                "for orientation; empty where the paper's text gives none."]
+    for name, table in tables.items():
+        with atomic_path(Path(output_dir) / f"{name}.csv") as tmp:
+            table.to_csv(tmp, index=False, float_format="%.2f")
+        sections += ["", f"## {TITLES[name]}", "", _markdown(table)]
+    with atomic_path(markdown) as tmp:
+        tmp.write_text("\n".join(sections) + "\n")
