@@ -147,7 +147,8 @@ class _Run:
                 shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
                 raise FloatingPointError(
                     f"{self.stage}: loss became {float(terms['loss'])} at epoch {epoch + 1}, step {step} "
-                    f"(iteration {epoch * self.iterations_per_epoch + step}); images of the batch: {shown}"
+                    f"(iteration {epoch * self.iterations_per_epoch + step}); images of the batch: {shown}. "
+                    "Lower train.lr (or the stage's lr) or check these images"
                 )
 
     def train_epoch(self, epoch: int, losses: LossFunction) -> dict[str, float]:
