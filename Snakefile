@@ -49,10 +49,12 @@ localrules:
     all,
     demo_sonet,
     supervised,
+    validate,
     voc_test,
 
 
 include: "rules/dataset.smk"
+include: "rules/validate.smk"
 include: "rules/saliency.smk"
 include: "rules/classifier.smk"
 include: "rules/cams.smk"
