@@ -10,6 +10,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CHAIN = {
     "index_dataset",
+    "validate_inputs",
+    "gather_validation",
     "extract_saliency",
     "gather_saliency",
     "train_classifier",
