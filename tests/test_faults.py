@@ -12,17 +12,22 @@ outputs of an uninterrupted run (``WSSS_KILLS`` sets the number of kills).
 from __future__ import annotations
 
 import csv
-import shutil
+import os
+import random
+import signal
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
-from workflow_helpers import REPO, SNAKEMAKE, merge, write_config
+from workflow_helpers import REPO, RUN_SPECIFIC, SNAKEMAKE, TINY, compare_runs, merge, write_config
 
 from wsss_core.data.synthetic import generate_dataset
 from wsss_core.io import write_gray, write_label_map
+from wsss_core.models.checkpoint import load_checkpoint
+from wsss_core.store import read_store
 
 # A folder dataset with precomputed saliency maps: 12 train + 4 val images of 64 px, 6 classes.
 FOLDER = {
@@ -183,3 +188,68 @@ def test_a_checkpoint_that_is_not_a_torch_file_is_named(tmp_path: Path) -> None:
     assert status != 0
     assert f"{checkpoint.relative_to(tmp_path)}: not a readable torch checkpoint (" in output
     assert not (tmp_path / "results" / "faults" / "shards" / "cams" / "0-of-1.h5").exists()
+
+
+# --- interruption: SIGKILL of the whole Snakemake process group, then --rerun-incomplete -------------
+
+KILLS = int(os.environ.get("WSSS_KILLS", "5"))  # >= 20 for the manual run (see README, "When things go wrong")
+
+
+def _corrupt_outputs(run: Path) -> list[str]:
+    """Outputs under ``run`` (results/<run>) that a later rule would read but that are partial or unreadable."""
+    bad = []
+    for path in sorted(run.rglob("*")):
+        relative = path.relative_to(run)
+        if not path.is_file() or relative.parts[0] in RUN_SPECIFIC or any(p.startswith(".") for p in relative.parts):
+            continue  # logs, benchmarks, shard parts, and hidden temporary siblings no rule reads
+        try:
+            if path.suffix == ".png":
+                Image.open(path).load()
+            elif path.suffix == ".h5":
+                with read_store(path):
+                    pass
+            elif path.suffix == ".pt":
+                load_checkpoint(path)
+            elif path.suffix == ".csv":
+                pd.read_csv(path)
+        except Exception as err:  # noqa: BLE001 - any failure to read counts
+            bad.append(f"{relative}: {err}")
+    return bad
+
+
+def _start(workdir: Path, attempt: int, *args: str) -> subprocess.Popen:
+    """Snakemake in its own process group (the group is what gets killed); its output goes to ``attempt-<n>.txt``."""
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    with (workdir / f"attempt-{attempt}.txt").open("w") as output:
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_sigkill_at_random_moments_then_rerun_incomplete_ends_with_the_uninterrupted_outputs(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    config = ["--configfile", str(write_config(tmp_path / "tiny.yaml", TINY))]
+    # tenths of a second after each (re)start: Snakemake itself starts in about 2 s, the tiny DAG runs about 30 s
+    moments = random.Random(12).choices(range(25, 90), k=KILLS)
+    kills, corrupt_found = 0, []
+    for attempt, moment in enumerate(moments):
+        process = _start(tmp_path, attempt, "--rerun-incomplete", *config)
+        try:
+            status = process.wait(timeout=moment / 10)
+            assert status == 0, (tmp_path / f"attempt-{attempt}.txt").read_text()[-4000:]
+            break  # the run finished before this moment: nothing left to interrupt
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            kills += 1
+        corrupt_found += _corrupt_outputs(tmp_path / "results" / "tiny")
+        subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--unlock", *config],
+                       capture_output=True, timeout=120, check=True)  # fmt: skip
+    final = _start(tmp_path, len(moments), "--rerun-incomplete", *config)
+    assert final.wait(timeout=900) == 0, (tmp_path / f"attempt-{len(moments)}.txt").read_text()[-4000:]
+    assert kills >= min(KILLS, 5), f"only {kills} kills landed before the run ended"
+    assert corrupt_found == []
+    run, reference = tmp_path / "results" / "tiny", finished_run / "results" / "tiny"
+    assert compare_runs(reference, run) == []
+    for table in sorted((reference / "metrics").glob("*.csv")):
+        assert (run / "metrics" / table.name).read_bytes() == table.read_bytes(), table.name
+    print(f"kills {kills}, resumes {kills}, corrupt outputs found {len(corrupt_found)}, mismatching outputs 0")

@@ -106,3 +106,13 @@ def test_a_full_disk_stops_with_one_line_and_leaves_nothing(tmp_path: Path, what
     expected = f"wsss_core.io.OutputError: {target}: could not be written: {os.strerror(errno.EFBIG)}; "
     assert [line for line in result.stderr.splitlines() if line.startswith(expected)], result.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []  # neither the final name nor a temporary sibling
+
+
+def test_temporary_siblings_of_a_killed_writer_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    (tmp_path / ".labels.png.x1y2z3ab.part").write_bytes(b"half a PNG")
+    (tmp_path / ".maps.k9k9k9k9.part").mkdir()
+    (tmp_path / ".other.png.abcdefgh.part").write_bytes(b"another output's")
+    write_label_map(tmp_path / "labels.png", np.zeros((4, 4), np.uint8))
+    with atomic_directory(tmp_path / "maps"):
+        pass
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".other.png.abcdefgh.part", "labels.png", "maps"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -104,6 +105,15 @@ def _full_disk_is_named(path: Path) -> Iterator[None]:
         ) from None
 
 
+def _remove_stale(path: Path) -> None:
+    """Remove the temporary siblings of ``path`` that a killed writer left (``.<name>.<random>.part``)."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; move it onto ``path`` on success.
@@ -111,10 +121,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     A crash or an exception leaves ``path`` untouched (and no partial file);
     a full disk stops with an :class:`OutputError` naming ``path``. The file
     gets the mode a new file gets under the user's umask (``0666 & ~umask``),
-    not the 0600 of the temporary file.
+    not the 0600 of the temporary file. Temporary siblings left by a killed
+    earlier writer of ``path`` are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -135,10 +147,12 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     An existing ``path`` is replaced only once the new content is complete;
     a full disk stops with an :class:`OutputError` naming ``path``. The
     directory gets the mode of a new directory under the user's umask
-    (``0777 & ~umask``), not the 0700 of the temporary one.
+    (``0777 & ~umask``), not the 0700 of the temporary one. Temporary
+    siblings left by a killed earlier writer of ``path`` are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         with _full_disk_is_named(path):
