@@ -3,8 +3,8 @@
 ``WSSS_FORCE_CUDA_PATHS=1`` makes :mod:`wsss_core.engine.device` take the
 branches a GPU run takes. One training step and one prediction go through
 them and are compared with the fp32 path: bf16 keeps 8 bits of mantissa, so
-losses agree within 5 % (relative) and class probabilities within 0.05
-(absolute), with at least 95 % of the pixels given the same class.
+losses agree within 1 % (relative) and probabilities within 0.005
+(absolute), with at least 99 % of the pixels given the same class.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from wsss_core.models import build_model
 
 MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18], "num_classes": 6}
 CPU = torch.device("cpu")
-LOSS_RTOL, PROB_ATOL, SAME_CLASS = 0.05, 0.05, 0.95
+LOSS_RTOL, PROB_ATOL, SAME_CLASS = 0.01, 0.005, 0.99  # measured: 3e-4, 6e-5, 1.0
 
 
 @pytest.fixture()
