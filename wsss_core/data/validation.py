@@ -50,29 +50,32 @@ def _check_mask(path: Path, shape: tuple[int, ...], num_classes: int) -> list[st
     return []
 
 
+def _check_guidance(path: Path, shape: tuple[int, ...], _: int) -> list[str]:
+    check_size(path, read_gray(path).shape, shape, "its image")
+    return []
+
+
 def check_item(item: Item, num_classes: int) -> list[str]:
     """The problems (one line each, naming the file) of one image, its mask and its guidance map."""
     image_id, image, mask, mask_required, guidance = item
     if not image.is_file():
         return [f"{image}: image of {image_id!r} not found"]
-    problems = []
     try:
         shape = read_rgb(image).shape[:2]
     except InputError as err:
         return [str(err)]
-    checks = []
+    problems, checks = [], []
     if mask is not None and mask.is_file():
-        checks.append(lambda: _check_mask(mask, shape, num_classes))
+        checks.append((_check_mask, mask))
     elif mask_required:
         problems.append(f"{mask or 'files.csv'}: ground-truth mask of {image_id!r} not found (its split is evaluated)")
-    if guidance is not None:
-        if guidance.is_file():
-            checks.append(lambda: check_size(guidance, read_gray(guidance).shape, shape, "its image") or [])
-        else:
-            problems.append(f"{guidance}: guidance (saliency) map of {image_id!r} not found")
-    for check in checks:
+    if guidance is not None and guidance.is_file():
+        checks.append((_check_guidance, guidance))
+    elif guidance is not None:
+        problems.append(f"{guidance}: guidance (saliency) map of {image_id!r} not found")
+    for check, path in checks:
         try:
-            problems.extend(check())
+            problems.extend(check(path, shape, num_classes))
         except InputError as err:
             problems.append(str(err))
     return problems
