@@ -228,8 +228,9 @@ def test_sigkill_at_random_moments_then_rerun_incomplete_ends_with_the_uninterru
     finished_run: Path, tmp_path: Path
 ) -> None:
     config = ["--configfile", str(write_config(tmp_path / "tiny.yaml", TINY))]
-    # tenths of a second after each (re)start: Snakemake itself starts in about 2 s, the tiny DAG runs about 30 s
-    moments = random.Random(12).choices(range(25, 90), k=KILLS)
+    # tenths of a second after each (re)start: Snakemake itself starts in about 2 s, the tiny DAG runs about
+    # 30 s; the more kills, the sooner each comes, so that all of them land before the run ends
+    moments = random.Random(12).choices(range(25, max(40, 100 - 3 * KILLS)), k=KILLS)
     kills, corrupt_found = 0, []
     for attempt, moment in enumerate(moments):
         process = _start(tmp_path, attempt, "--rerun-incomplete", *config)
