@@ -17,7 +17,16 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-# Checks the merged config and fills in the schema's defaults (those of config.yaml) for what is left out.
+# Unknown keys first (each named with the nearest known one), then the schema check, which
+# also fills in the schema's defaults (those of config.yaml) for what is left out.
+import yaml
+
+from wsss_core.config_keys import config_problems
+
+with open(os.path.join(workflow.basedir, "schemas", "config.schema.yaml")) as _schema:
+    CONFIG_PROBLEMS = config_problems(config, yaml.safe_load(_schema))
+if CONFIG_PROBLEMS:
+    raise ValueError("invalid configuration:\n" + "\n".join(CONFIG_PROBLEMS))
 validate(config, "schemas/config.schema.yaml", set_default=True)
 
 
@@ -44,10 +53,12 @@ localrules:
     report,
     demo_sonet,
     supervised,
+    validate,
     voc_test,
 
 
 include: "rules/dataset.smk"
+include: "rules/validate.smk"
 include: "rules/saliency.smk"
 include: "rules/classifier.smk"
 include: "rules/cams.smk"

@@ -38,11 +38,21 @@ def data_path(relative):
     return os.path.join(config["data_root"], relative)
 
 
-def dataset_root():
-    """The dataset index every stage reads: built by a rule, or the configured folder."""
+def dataset_source():
+    """The dataset index as given: built by a rule, or the configured folder (read by validate_inputs)."""
     if config["dataset"]["kind"] == "folder":
         return data_path(".")
     return run_path("dataset")
+
+
+def dataset_root():
+    """The dataset index every stage reads: the one validate_inputs checked (rules/validate.smk)."""
+    return run_path("validated_index")
+
+
+def precomputed_guidance():
+    """The directory of precomputed guidance maps validate_inputs checks; none for the other methods."""
+    return data_path(config["guidance"]["dir"]) if config["guidance"]["method"] == "precomputed" else []
 
 
 def saliency_source():

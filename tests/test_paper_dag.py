@@ -12,6 +12,8 @@ from workflow_helpers import empty_voc_tree
 REPO = Path(__file__).resolve().parents[1]
 CHAIN = {
     "index_dataset",
+    "validate_inputs",
+    "gather_validation",
     "extract_saliency",
     "gather_saliency",
     "train_classifier",

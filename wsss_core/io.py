@@ -8,6 +8,8 @@ not counted by any metric).
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -49,19 +51,89 @@ def voc_palette() -> list[int]:
 _PALETTE = voc_palette()
 
 
+class OutputError(OSError):
+    """An output could not be written (no space left, file size limit); the message names it."""
+
+
+# errors of a full disk, a full quota and a file-size limit (RLIMIT_FSIZE)
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (other threads may be creating files)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _disk_full(err: BaseException) -> str | None:
+    """The reason if ``err`` (or an error it wraps) says that the disk or a size limit is full, else None.
+
+    h5py and torch report the operating system's error inside their own
+    message, so the message text is searched for the system's wording too.
+    """
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in _FULL_ERRNOS:
+            return os.strerror(err.errno)
+        text = str(err)
+        for number in _FULL_ERRNOS:
+            if os.strerror(number) in text:
+                return os.strerror(number)
+        err = err.__cause__ or err.__context__
+    return None
+
+
+@contextlib.contextmanager
+def _full_disk_is_named(path: Path) -> Iterator[None]:
+    """Turn a full-disk error inside the block into one :class:`OutputError` line naming ``path``."""
+    try:
+        yield
+    except Exception as err:
+        reason = _disk_full(err)
+        if reason is None:
+            raise
+        raise OutputError(
+            f"{path}: could not be written: {reason}; nothing was left under this name. "
+            "Free space (or raise the file size limit) and run the step again"
+        ) from None
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the temporary siblings of ``path`` that a killed writer left (``.<name>.<random>.part``)."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; move it onto ``path`` on success.
 
-    A crash or an exception leaves ``path`` untouched (and no partial file).
+    A crash or an exception leaves ``path`` untouched (and no partial file);
+    a full disk stops with an :class:`OutputError` naming ``path``. The file
+    gets the mode a new file gets under the user's umask (``0666 & ~umask``),
+    not the 0600 of the temporary file. Temporary siblings left by a killed
+    earlier writer of ``path`` are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        with _full_disk_is_named(path):
+            yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -72,13 +144,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling directory; rename it onto ``path`` on success.
 
-    An existing ``path`` is replaced only once the new content is complete.
+    An existing ``path`` is replaced only once the new content is complete;
+    a full disk stops with an :class:`OutputError` naming ``path``. The
+    directory gets the mode of a new directory under the user's umask
+    (``0777 & ~umask``), not the 0700 of the temporary one. Temporary
+    siblings left by a killed earlier writer of ``path`` are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
-        yield tmp_path
+        with _full_disk_is_named(path):
+            yield tmp_path
+        os.chmod(tmp_path, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp_path, path)

@@ -23,7 +23,7 @@ from workflow_helpers import REPO, SNAKEMAKE, TINY, compare_runs, job_counts, me
 HERE = Path(__file__).resolve().parent
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 JOBCOMP_LOG = Path("/var/log/slurm/jobcomp.log")
-LOCAL_RULES = {"all", "gather_saliency", "gather_cams", "gather_initial_labels", "gather_refined_labels", "gather_crf"}
+LOCAL_RULES = {"all", "gather_validation", "gather_saliency", "gather_cams", "gather_initial_labels", "gather_refined_labels", "gather_crf"}
 GPU_RULES = {"train_classifier", "dump_cams", "train_joint", "predict_train", "predict", "retrain"}
 TIMEOUT_S = 1500
 

@@ -102,8 +102,8 @@ def dump_cams(
     decoded on ``workers`` processes; the store is written on a thread.
     """
     device = pick_device(threads)
-    model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
+    model = place_model(load_model(checkpoint, device, index.num_classes), device).eval()
     ids = shard.select(index.ids(split))
     log.info("dumping CAM/sCAM/pCAM of %d %s images (shard %s) from %s", len(ids), split, shard.name, checkpoint)
     with write_store(output_store) as store, ordered_writer() as writer:

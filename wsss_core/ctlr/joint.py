@@ -83,7 +83,7 @@ def train_joint(
         )
         binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
     distributed.barrier()
-    model = place_model(load_model(init_checkpoint), device)
+    model = place_model(load_model(init_checkpoint, num_classes=index.num_classes), device)
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
     settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side}
     settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, branches=sorted(branches))

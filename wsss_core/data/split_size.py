@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from wsss_core.data.dataset import IMAGE_SUFFIXES, load_index
+from wsss_core.data.dataset import IMAGE_SUFFIXES
+from wsss_core.data.index_scan import scan_index
 from wsss_core.data.voc import read_id_list
 
 
@@ -30,7 +31,7 @@ def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[st
     if kind == "folder":
         if not (root / "image_labels.csv").is_file():
             return None
-        return len(load_index(root).splits.get(split, ()))
+        return len(scan_index(root).split_ids().get(split, ()))  # lenient: validate_inputs reports the problems
     entry = dataset.get("splits", {}).get(split)
     if entry is None:
         return None

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from wsss_core.engine import distributed
 from wsss_core.engine.config import TrainConfig
-from wsss_core.engine.device import mixed_precision, pick_device, pin_memory, place_images, place_model
+from wsss_core.engine.device import cuda_paths, mixed_precision, pick_device, pin_memory, place_images, place_model
 from wsss_core.engine.optim import build_optimizer, poly_schedule
 from wsss_core.engine.resume import load_resume_state, resume_path
 from wsss_core.engine.sampling import EpochSampler
@@ -106,7 +106,7 @@ class _Run:
             pin_memory=pin_memory(device),
         )
         # a host sync per step costs GPU time: on CUDA losses are checked and logged every CHECK_EVERY steps
-        self.check_every = CHECK_EVERY if device.type == "cuda" else 1
+        self.check_every = CHECK_EVERY if cuda_paths(device) else 1
 
     def restore(self, state: dict) -> tuple[list[dict[str, float]], int]:
         """Load a resume state; the history so far and the epoch to continue after."""
@@ -147,7 +147,8 @@ class _Run:
                 shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
                 raise FloatingPointError(
                     f"{self.stage}: loss became {float(terms['loss'])} at epoch {epoch + 1}, step {step} "
-                    f"(iteration {epoch * self.iterations_per_epoch + step}); images of the batch: {shown}"
+                    f"(iteration {epoch * self.iterations_per_epoch + step}); images of the batch: {shown}. "
+                    "Lower train.lr (or the stage's lr) or check these images"
                 )
 
     def train_epoch(self, epoch: int, losses: LossFunction) -> dict[str, float]:

@@ -128,8 +128,8 @@ def predict_split(
     if unknown:
         raise ValueError(f"unknown prediction array(s) {unknown}; available: {PREDICTION_ARRAYS}")
     device = pick_device(threads)
-    model = place_model(load_model(checkpoint, device), device).eval()
     index = load_index(dataset_root)
+    model = place_model(load_model(checkpoint, device, index.num_classes), device).eval()
     ids = index.ids(split)
     label_dirs = {variant: Path(path) for variant, path in (label_dirs or {}).items()}
     single = any(name.endswith("_single") for name in arrays) or "single" in label_dirs

@@ -44,6 +44,21 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, stage: str, ep
     save_torch({"model_config": model.model_config, "state_dict": state_dict_cpu(model), "stage": stage, "epochs": epochs}, path)
 
 
+def _first_line(err: BaseException) -> str:
+    """The first non-empty line of an error's message (torch's are paragraphs)."""
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+
+
+def _mismatch(model: nn.Module, state_dict: dict[str, Any]) -> str:
+    """One line on how ``state_dict`` does not fit ``model``: the first differing shape or missing / extra key."""
+    own = model.state_dict()
+    for key, value in state_dict.items():
+        if key in own and tuple(own[key].shape) != tuple(value.shape):
+            return f"{key} is {tuple(value.shape)} in the file, {tuple(own[key].shape)} in its model_config's network"
+    missing, extra = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
+    return f"missing weights {missing[:3]}, unexpected weights {extra[:3]}"
+
+
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Load a checkpoint written by the training stages (``weights_only=True``)."""
     if not os.path.isfile(path):
@@ -51,35 +66,50 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises several types for corrupt / foreign files
-        raise InputError(f"{path}: not a readable checkpoint ({err})") from err
+        raise InputError(f"{path}: not a readable torch checkpoint ({_first_line(err)})") from err
     if not isinstance(checkpoint, dict) or not {"model_config", "state_dict"} <= set(checkpoint):
         raise InputError(f"{path}: not a wsss checkpoint (needs keys model_config and state_dict)")
     return checkpoint
 
 
-def _load_network(path: str | os.PathLike, device: torch.device | str, kinds: tuple[str, ...], what: str) -> nn.Module:
-    """Rebuild the network of checkpoint ``path``, one of ``kinds`` (``what`` in messages), and load its weights."""
+def _load_network(
+    path: str | os.PathLike, device: torch.device | str, kinds: tuple[str, ...], what: str, num_classes: int | None = None
+) -> nn.Module:
+    """Rebuild the network of checkpoint ``path``, one of ``kinds`` (``what`` in messages), and load its weights.
+
+    Every problem is one :class:`InputError` line naming ``path``: not a torch
+    file, another kind of network, weights of another model config, or
+    (``num_classes`` given) another number of classes than the dataset's.
+    """
     checkpoint = load_checkpoint(path, device)
     config = dict(checkpoint["model_config"])
     kind = config.get("kind", "multitask")
     if kind not in kinds:
         raise InputError(f"{path}: not {what} checkpoint (model_config kind is {kind!r})")
-    model = _BUILDERS[kind](config)
+    if num_classes is not None and config.get("num_classes") != num_classes:
+        raise InputError(
+            f"{path}: checkpoint of a network for {config.get('num_classes')} classes, the dataset has {num_classes}"
+        )
+    try:
+        model = _BUILDERS[kind](config)
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"{path}: its model_config cannot be built ({_first_line(err)})") from err
     if kind == "objectness":
         model.model_config = config
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:
-        raise InputError(f"{path}: weights do not fit its model_config ({err})") from err
+        raise InputError(f"{path}: weights do not fit its model_config ({_mismatch(model, checkpoint['state_dict'])})") from err
     return model.to(device)
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu", num_classes: int | None = None) -> nn.Module:
     """The segmentation network of checkpoint ``path``: the multi-task network or SONet.
 
-    Both answer ``model(images, branches=("ca", "seg"))``.
+    Both answer ``model(images, branches=("ca", "seg"))``. With ``num_classes``
+    (the dataset's C) a checkpoint for another number of classes is an error.
     """
-    return _load_network(path, device, SEGMENTATION_KINDS, "a segmentation network")
+    return _load_network(path, device, SEGMENTATION_KINDS, "a segmentation network", num_classes)
 
 
 def load_objectness_net(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
