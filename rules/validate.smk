@@ -13,6 +13,8 @@ rule validate_inputs:
         train_split=TRAIN_SPLIT,
         eval_split=EVAL_SPLIT,
     threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
     log:
         run_path("logs/validate_inputs/{shard}.log"),
     benchmark:

@@ -3,7 +3,8 @@
 The README's shell blocks run as bash scripts in a scratch working directory
 that mirrors the repository's (config.yaml, configs/, profiles/, .venv), with
 ``snakemake`` turned into a dry run of this workflow and ``make`` into
-``make -n``. Data paths (``data_root=/data/<name>``, the sample's
+``make -n`` (``--report FILE``, which packs finished outputs, is left out
+of the dry run). Data paths (``data_root=/data/<name>``, the sample's
 ``../shared/data/voc12_sample``) point at trees of empty files of the right
 layout, so the dry runs plan the whole DAG without the data.
 """
@@ -27,10 +28,12 @@ COMMAND = re.compile(r"^\s*(snakemake|make|wsss)\b")
 PRELUDE = """
 set -euo pipefail
 snakemake() {
-    local args=()
+    local args=() skip=0
     for arg in "$@"; do
+        if [ "$skip" = 1 ]; then skip=0; continue; fi
         case "$arg" in
             data_root=/data/*) args+=("data_root=$DATA/${arg##*/}") ;;
+            --report) skip=1 ;;  # packing a report reads finished outputs: dry-run the rest of the line
             *) args+=("$arg") ;;
         esac
     done
