@@ -40,6 +40,7 @@ localrules:
     all,
     demo_sonet,
     supervised,
+    sonet_supervised,
     voc_test,
 
 
@@ -82,6 +83,11 @@ rule demo_sonet:
 rule supervised:
     input:
         run_path("metrics/weak_vs_full.csv"),
+
+
+rule sonet_supervised:
+    input:
+        run_path("metrics/sonet_weak_vs_full.csv"),
 
 
 rule voc_test:
