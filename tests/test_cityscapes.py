@@ -10,7 +10,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
+from dataset_trees import write_cityscapes_tree, write_objectness_source
+from workflow_helpers import TINY, merge, run_snakemake, write_config
 
 from wsss_core.data.cityscapes import THINGS, index_cityscapes, instance_boxes, things_mask
 from wsss_core.data.dataset import load_index, read_boxes
@@ -122,3 +125,29 @@ def test_cityscapes_paper_config_plans_every_rule(tmp_path: Path) -> None:
     }  # fmt: skip
     assert expected <= scheduled, expected - scheduled
     assert "results/cityscapes_sonet/metrics/sonet_weak_vs_full.csv" in result.stdout
+
+
+def test_cityscapes_dag_writes_table_4(tmp_path: Path) -> None:
+    """Index, objectness, G^B, SONet and its fully supervised baseline on a tiny Cityscapes tree."""
+    data_root = write_cityscapes_tree(tmp_path / "cityscapes", {"train": 8, "val": 4})
+    source = write_objectness_source(tmp_path / "source", 8)
+    config = merge(
+        TINY,
+        {
+            "run": "cityscapes_tiny", "method": "sonet", "supervision": "box", "data_root": str(data_root),
+            "dataset": {"kind": "cityscapes", "splits": {"train": "train", "val": "val"}},
+            "guidance": {"method": "objectness", "objectness_setting": "overlapping"},
+            "objectness": {"source_kind": "folder", "source_root": str(source)},
+            "inference": {"scales": [1.0], "flip": False},
+        },
+    )  # fmt: skip
+    config["dataset"].pop("generator")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run_snakemake(workdir, "sonet_supervised", "--configfile", str(write_config(workdir / "tiny.yaml", config)))
+    table = pd.read_csv(workdir / "results" / "cityscapes_tiny" / "metrics" / "sonet_weak_vs_full.csv")
+    assert table["postprocessing"].tolist() == ["plain", "ms", "crf", "ms_crf"]
+    assert table[["mIoU_weak", "mIoU_full"]].gt(0).all().all()
+    np.testing.assert_allclose(table["weak_over_full"], table["mIoU_weak"] / table["mIoU_full"], rtol=1e-3)
+    per_class = pd.read_csv(workdir / "results" / "cityscapes_tiny" / "metrics" / "sonet_segmentation_supervised.csv")
+    assert list(per_class.columns[2:-1]) == ["background", *(name for name, _ in THINGS)]
