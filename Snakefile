@@ -53,6 +53,7 @@ localrules:
     report,
     demo_sonet,
     supervised,
+    sonet_supervised,
     validate,
     voc_test,
 
@@ -103,6 +104,11 @@ rule demo_sonet:
 rule supervised:
     input:
         run_path("metrics/weak_vs_full.csv"),
+
+
+rule sonet_supervised:
+    input:
+        run_path("metrics/sonet_weak_vs_full.csv"),
 
 
 rule voc_test:

@@ -18,7 +18,7 @@ if config["dataset"]["kind"] == "generated":
             "../workflow_scripts/make_dataset.py"
 
 
-elif config["dataset"]["kind"] in ("voc", "coco"):
+elif config["dataset"]["kind"] in ("voc", "coco", "cityscapes"):
 
     rule index_dataset:
         input:

@@ -157,6 +157,9 @@ rule weak_vs_full:
         full=run_path("metrics/segmentation_supervised.csv"),
     output:
         run_path("metrics/weak_vs_full.csv"),
+    params:
+        weak_model="retrain",
+        full_model="supervised",
     log:
         run_path("logs/weak_vs_full.log"),
     conda:

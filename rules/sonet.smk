@@ -1,6 +1,10 @@
 # SONet: pseudo labels from CAMs or boxes with objectness (Eq. 2-3), the segmentation network
 # with its objectness module (Sec. 2.2, Eq. 4-5), and the tables of Table 1 (a) and (b).
 
+SONET_MODEL = {key: config["sonet"][key] for key in ("arch", "objectness_width", "backbone_weights")}
+# The G^B SONet of Table 4, compared with the same network trained on ground truth (target sonet_supervised).
+SONET_GB_MODEL = f"sonet-box_objectness-{config['guidance']['objectness_setting']}"
+
 
 rule sonet_labels:
     input:
@@ -37,7 +41,7 @@ rule train_sonet:
         history=run_path("train_logs/sonet-{kind}-{setting}.csv"),
     params:
         split=TRAIN_SPLIT,
-        model={"arch": config["sonet"]["arch"], "objectness_width": config["sonet"]["objectness_width"]},
+        model=SONET_MODEL,
         train=train_settings("sonet"),
         objectness_threshold=config["sonet"]["objectness_threshold"],
     threads: config["threads"]["train"]
@@ -91,3 +95,44 @@ use rule evaluate as evaluate_sonet with:
         run_path("logs/evaluate_sonet_{supervision}.log"),
     benchmark:
         run_path("benchmarks/evaluate_sonet_{supervision}.tsv")
+
+
+# Table 4: the same network fully supervised (ground-truth masks; O = their object / background reduction).
+use rule train_sonet as train_sonet_supervised with:
+    input:
+        dataset=dataset_root(),
+    output:
+        checkpoint=run_path("checkpoints/sonet-supervised-none.pt"),
+        history=run_path("train_logs/sonet-supervised-none.csv"),
+    log:
+        run_path("logs/train_sonet-supervised-none.log"),
+    benchmark:
+        run_path("benchmarks/train_sonet-supervised-none.tsv")
+
+
+use rule evaluate as evaluate_sonet_vs_full with:
+    input:
+        dataset=dataset_root(),
+        predictions=[path for dirs in prediction_dirs([SONET_GB_MODEL, "sonet-supervised-none"]).values() for path in dirs.values()],
+    output:
+        run_path("metrics/sonet_segmentation_supervised.csv"),
+    params:
+        split=EVAL_SPLIT,
+        prediction_dirs=prediction_dirs([SONET_GB_MODEL, "sonet-supervised-none"]),
+    log:
+        run_path("logs/evaluate_sonet_vs_full.log"),
+    benchmark:
+        run_path("benchmarks/evaluate_sonet_vs_full.tsv")
+
+
+use rule weak_vs_full as sonet_vs_full with:
+    input:
+        weak=run_path("metrics/sonet_segmentation_supervised.csv"),
+        full=run_path("metrics/sonet_segmentation_supervised.csv"),
+    output:
+        run_path("metrics/sonet_weak_vs_full.csv"),
+    params:
+        weak_model=SONET_GB_MODEL,
+        full_model="sonet-supervised-none",
+    log:
+        run_path("logs/sonet_vs_full.log"),

@@ -1,4 +1,4 @@
-"""Rule train_sonet -> wsss_core.sonet.stage.train_sonet (Eq. 5; under torchrun when gpu > 1)."""
+"""Rules train_sonet and train_sonet_supervised (no label inputs: ground truth) -> wsss_core.sonet.stage.train_sonet (Eq. 5)."""
 
 from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
@@ -10,8 +10,8 @@ with log_to(snakemake.log[0], snakemake.rule):
         {
             "dataset_root": snakemake.input.dataset,
             "split": snakemake.params.split,
-            "seg_label_dir": snakemake.input.seg_labels,
-            "objectness_dir": snakemake.input.objectness,
+            "seg_label_dir": snakemake.input.get("seg_labels"),
+            "objectness_dir": snakemake.input.get("objectness"),
             "output_checkpoint": snakemake.output.checkpoint,
             "log_csv": snakemake.output.history,
             "model_config": snakemake.params.model,

@@ -1,14 +1,15 @@
-"""Build the dataset index of a real dataset tree (PASCAL VOC 2012 + SBD, MS COCO 2014)."""
+"""Build the dataset index of a real dataset tree (PASCAL VOC 2012 + SBD, MS COCO 2014, Cityscapes)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping
 
+from wsss_core.data.cityscapes import index_cityscapes
 from wsss_core.data.coco import index_coco
 from wsss_core.data.voc import index_voc
 
-DATASET_KINDS = ("voc", "coco")
+DATASET_KINDS = ("voc", "coco", "cityscapes")
 
 
 def index_dataset(
@@ -26,6 +27,7 @@ def index_dataset(
     ``holdout`` optionally moves a stable subset of one split into another.
     ``coco``: ``splits`` maps split names to ``[image dir, instances json]``;
     semantic masks are built once into ``mask_cache``.
+    ``cityscapes``: ``splits`` maps split names to ``leftImg8bit/`` split directories.
     """
     if kind == "voc":
         index_voc(data_root, output_dir, splits=splits, holdout=holdout)
@@ -35,5 +37,9 @@ def index_dataset(
         if mask_cache is None:
             raise ValueError("coco datasets need dataset.mask_cache")
         index_coco(data_root, output_dir, splits={name: tuple(pair) for name, pair in splits.items()}, mask_cache=mask_cache)
+    elif kind == "cityscapes":
+        if holdout:
+            raise ValueError("dataset.holdout is supported for voc datasets only")
+        index_cityscapes(data_root, output_dir, splits=splits)
     else:
         raise ValueError(f"dataset kind {kind!r} has no index builder; available: {DATASET_KINDS}")

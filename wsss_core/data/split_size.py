@@ -2,8 +2,8 @@
 
 The workflow sizes its default number of shards with this when it plans the
 jobs, before any rule has run, so it reads only what the configuration points
-at: the generator's settings, a folder's ``image_labels.csv``, a VOC id list or
-a COCO image directory. It is an estimate (a VOC ``holdout`` is not applied).
+at: the generator's settings, a folder's ``image_labels.csv``, a VOC id list, a
+COCO image directory or a Cityscapes ``leftImg8bit/<split>``. It is an estimate (a VOC ``holdout`` is not applied).
 """
 
 from __future__ import annotations
@@ -43,4 +43,7 @@ def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[st
         if not image_dir.is_dir():
             return None
         return sum(1 for path in image_dir.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    if kind == "cityscapes":
+        image_dir = root / "leftImg8bit" / entry
+        return sum(1 for _ in image_dir.glob("*/*_leftImg8bit.png")) if image_dir.is_dir() else None
     return None

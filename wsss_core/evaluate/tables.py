@@ -131,15 +131,29 @@ def evaluate_segmentation(
     return table
 
 
+def _model_rows(csv_path: str | Path, model: str) -> pd.DataFrame:
+    table = pd.read_csv(csv_path)
+    table = table[table["model"] == model]
+    if table.empty:
+        raise InputError(f"{csv_path}: no rows of model {model!r}")
+    return table
+
+
 def compare_supervision(
-    weak_csv: str | Path, full_csv: str | Path, output_csv: str | Path, *, weak_model: str = "retrain"
+    weak_csv: str | Path,
+    full_csv: str | Path,
+    output_csv: str | Path,
+    *,
+    weak_model: str = "retrain",
+    full_model: str = "supervised",
 ) -> pd.DataFrame:
-    """mIoU of the weakly supervised model next to the fully supervised one, and weak / full, per post-processing."""
-    weak = pd.read_csv(weak_csv)
-    weak = weak[weak["model"] == weak_model]
-    if weak.empty:
-        raise InputError(f"{weak_csv}: no rows of model {weak_model!r}")
-    full = pd.read_csv(full_csv)
+    """mIoU of the weakly supervised model next to the fully supervised one, and weak / full, per post-processing.
+
+    The rows of ``weak_model`` in ``weak_csv`` and of ``full_model`` in
+    ``full_csv`` (one file may hold both); e.g. Table 4 (SONet on G^B vs. full).
+    """
+    weak = _model_rows(weak_csv, weak_model)
+    full = _model_rows(full_csv, full_model)
     table = weak[["postprocessing", "mIoU"]].merge(
         full[["postprocessing", "mIoU"]], on="postprocessing", suffixes=("_weak", "_full")
     )

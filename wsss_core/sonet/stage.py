@@ -36,8 +36,8 @@ def sonet_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor]) -> 
 def train_sonet(
     dataset_root: str | Path,
     split: str,
-    seg_label_dir: str | Path,
-    objectness_dir: str | Path,
+    seg_label_dir: str | Path | None,
+    objectness_dir: str | Path | None,
     output_checkpoint: str | Path,
     log_csv: str | Path,
     *,
@@ -50,23 +50,32 @@ def train_sonet(
 
     ``seg_label_dir`` holds the pseudo labels G (label PNGs, 255 = ignore),
     ``objectness_dir`` the objectness maps O (0-255 PNGs), binarised as
-    O > ``objectness_threshold``. Writes ``output_checkpoint`` (``model_config`` with
+    O > ``objectness_threshold``. With both None the network is trained fully
+    supervised (the baseline of Table 4): G is the ground-truth mask and O its
+    object / background reduction. Writes ``output_checkpoint`` (``model_config`` with
     ``kind: sonet`` + ``state_dict``) and a per-epoch loss CSV; an
     interrupted run resumes after its last finished epoch.
     """
-    seg_label_dir, objectness_dir = Path(seg_label_dir), Path(objectness_dir)
-    for directory in (seg_label_dir, objectness_dir):
+    if (seg_label_dir is None) != (objectness_dir is None):
+        raise ValueError("train_sonet: give both seg_label_dir and objectness_dir, or neither (ground truth)")
+    label_dirs = [Path(path) for path in (seg_label_dir, objectness_dir) if path is not None]
+    for directory in label_dirs:
         if not directory.is_dir():
             raise InputError(f"{directory}: directory not found")
+    seg_dir, objectness = (label_dirs or [None, None])
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
     model = build_sonet({**model_config, "num_classes": index.num_classes})
     ids = index.ids(split)
     dataset = WeakLabelDataset(
-        index, ids, config, seg_label_dir=seg_label_dir, ca_label_dir=objectness_dir, ca_threshold=objectness_threshold
+        index, ids, config, seg_label_dir=seg_dir, ca_label_dir=objectness, ground_truth=not label_dirs,
+        ca_threshold=objectness_threshold,
     )
-    settings = {**asdict(config), "model": model.model_config, "objectness_threshold": objectness_threshold}
-    run_id = fingerprint("sonet", settings, [Path(dataset_root) / "image_labels.csv", seg_label_dir, objectness_dir])
+    settings = {
+        **asdict(config), "model": model.model_config, "objectness_threshold": objectness_threshold,
+        "ground_truth": not label_dirs,
+    }
+    run_id = fingerprint("sonet", settings, [Path(dataset_root) / "image_labels.csv", *label_dirs])
     log.info("sonet: training %s on %d %s images", model.model_config["arch"], len(ids), split)
     fit(
         model, dataset, config, device, stage="sonet", losses=sonet_losses, output_checkpoint=Path(output_checkpoint),
