@@ -1,6 +1,7 @@
 # Helpers of rules/report.smk: which tables, figures and panels the report of this run has.
 
 from wsss_core.data.dataset import load_index
+from wsss_core.io import InputError
 
 REPORT = config["report"]
 
@@ -27,12 +28,17 @@ TABLE_TITLES = {
 def report_dataset():
     """(ground truth on the training split, the evaluation split exists) of the run's dataset.
 
-    Generated, VOC and COCO data always have both; a folder dataset is read to find out.
+    Generated, VOC and COCO data always have both; a folder dataset's own index is read to
+    find out. An index that cannot be read plans the full report: validate_inputs, which
+    every figure waits for, then lists what is wrong with it.
     """
     if config["dataset"]["kind"] != "folder":
         return True, True
-    index = load_index(dataset_root())
-    return all(index.has_mask(i) for i in index.ids(TRAIN_SPLIT)), EVAL_SPLIT in index.splits
+    try:
+        index = load_index(dataset_source())
+        return all(index.has_mask(i) for i in index.ids(TRAIN_SPLIT)), EVAL_SPLIT in index.splits
+    except InputError:
+        return True, True
 
 
 REPORT_GT, REPORT_EVAL = report_dataset()

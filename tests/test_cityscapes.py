@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dataset_trees import write_cityscapes_tree, write_objectness_source
-from workflow_helpers import TINY, merge, run_snakemake, write_config
+from workflow_helpers import TINY, empty_cityscapes_tree, merge, run_snakemake, write_config
 
 from wsss_core.data.cityscapes import THINGS, index_cityscapes, instance_boxes, things_mask
 from wsss_core.data.dataset import load_index, read_boxes
@@ -96,17 +96,8 @@ def test_errors_name_the_file(cityscapes_root: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "index").exists()
 
 
-def _empty_cityscapes_tree(root: Path) -> Path:
-    for split, city, stem in (("train", "aachen", "aachen_000000_000019"), ("val", "lindau", "lindau_000000_000019")):
-        for folder, suffixes in (("leftImg8bit", ["_leftImg8bit.png"]), ("gtFine", ["_gtFine_labelIds.png", "_gtFine_instanceIds.png"])):
-            (root / folder / split / city).mkdir(parents=True)
-            for suffix in suffixes:
-                (root / folder / split / city / f"{stem}{suffix}").touch()
-    return root
-
-
 def test_cityscapes_paper_config_plans_every_rule(tmp_path: Path) -> None:
-    data_root = _empty_cityscapes_tree(tmp_path / "cityscapes")
+    data_root = empty_cityscapes_tree(tmp_path / "cityscapes")
     (tmp_path / "cocostuff").mkdir()
     command = [
         sys.executable, "-m", "snakemake", "all", "sonet_supervised",

@@ -157,3 +157,13 @@ def empty_coco_tree(root: Path) -> Path:
     for split in ("train2014", "val2014"):
         (root / "annotations" / f"instances_{split}.json").write_text('{"images": [], "annotations": [], "categories": []}')
     return root
+
+
+def empty_cityscapes_tree(root: Path) -> Path:
+    """A Cityscapes-shaped tree of empty files (configs/cityscapes_sonet.yaml): one frame per split."""
+    for split, city, stem in (("train", "aachen", "aachen_000000_000019"), ("val", "lindau", "lindau_000000_000019")):
+        for folder, suffixes in (("leftImg8bit", ["_leftImg8bit.png"]), ("gtFine", ["_gtFine_labelIds.png", "_gtFine_instanceIds.png"])):
+            (root / folder / split / city).mkdir(parents=True)
+            for suffix in suffixes:
+                (root / folder / split / city / f"{stem}{suffix}").touch()
+    return root
