@@ -24,13 +24,24 @@ import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def find_image(root: Path, files: Mapping[str, tuple[Path, Path | None]], image_id: str) -> Path | None:
+    """The image of ``image_id`` in an index at ``root``: its files.csv row, else images/<id>.png|.jpg|.jpeg; None if none."""
+    if image_id in files:
+        return files[image_id][0]
+    for suffix in IMAGE_SUFFIXES:
+        candidate = root / "images" / f"{image_id}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def id_digest(image_id: str) -> str:
@@ -64,12 +75,9 @@ class DatasetIndex:
 
     def image_path(self, image_id: str) -> Path:
         """Path of the RGB image of ``image_id`` (files.csv, else images/<id>.png|.jpg|.jpeg)."""
-        if image_id in self.files:
-            return self.files[image_id][0]
-        for suffix in IMAGE_SUFFIXES:
-            candidate = self.root / "images" / f"{image_id}{suffix}"
-            if candidate.is_file():
-                return candidate
+        found = find_image(self.root, self.files, image_id)
+        if found is not None:
+            return found
         raise InputError(f"{self.root / 'images'}: no image file for id {image_id!r}")
 
     def mask_path(self, image_id: str) -> Path:

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wsss_core.data.dataset import IMAGE_SUFFIXES
+from wsss_core.data.dataset import find_image
 
 
 def id_problem(image_id: str) -> str | None:
@@ -60,13 +60,7 @@ class IndexScan:
 
     def image_path(self, image_id: str) -> Path | None:
         """The image of ``image_id`` (files.csv, else images/<id>.png|.jpg|.jpeg), None when there is none."""
-        if image_id in self.files:
-            return self.files[image_id][0]
-        for suffix in IMAGE_SUFFIXES:
-            candidate = self.root / "images" / f"{image_id}{suffix}"
-            if candidate.is_file():
-                return candidate
-        return None
+        return find_image(self.root, self.files, image_id)
 
     def mask_path(self, image_id: str) -> Path | None:
         """Where the ground-truth mask of ``image_id`` is (it may not exist), None when files.csv says none."""
