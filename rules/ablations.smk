@@ -3,7 +3,14 @@
 # with setting `saliency`), so every output they have in common with the main DAG is built once.
 
 GUIDANCE_SETTINGS = ("overlapping", "non_overlapping", "saliency")
+GUIDANCE_KINDS = [kind for kind in ("cam_objectness", "box_objectness") if kind in SONET_DATASET_KINDS]
 ABLATION_MODELS = [f"ablation-{variant}" for variant in ABLATION_VARIANTS]
+# SONet's tables need an objectness network (a source dataset) and, for G^B, the dataset's boxes
+SONET_ABLATIONS = [
+    "sonet_pseudo_labels",
+    *[f"sonet_segmentation_{supervision}" for supervision in SONET_SUPERVISIONS],
+    "ablations/guidance_labels",
+]
 
 
 use rule train_joint as train_ablation with:
@@ -57,7 +64,7 @@ use rule evaluate_pseudo_labels as evaluate_guidance_labels with:
         dataset=dataset_root(),
         **{
             f"{kind}__{setting}": run_path(f"labels/sonet/{kind}/{setting}")
-            for kind in ("cam_objectness", "box_objectness")
+            for kind in GUIDANCE_KINDS
             for setting in GUIDANCE_SETTINGS
         },
     output:
@@ -68,7 +75,7 @@ use rule evaluate_pseudo_labels as evaluate_guidance_labels with:
             f"{kind}__{setting}": f"{SONET_LABEL_NAMES[kind]} ("
             + ("saliency" if setting == "saliency" else f"objectness, {setting.replace('_', '-')}")
             + ")"
-            for kind in ("cam_objectness", "box_objectness")
+            for kind in GUIDANCE_KINDS
             for setting in GUIDANCE_SETTINGS
         },
         fg_threshold=None,
@@ -82,7 +89,7 @@ ABLATION_INPUTS = {
     name: run_path(f"metrics/{name}.csv")
     for name in (
         "pseudo_labels", "class_agnostic_labels", "segmentation", "ablations/segmentation_variants",
-        "sonet_pseudo_labels", "sonet_segmentation_image", "sonet_segmentation_box", "ablations/guidance_labels",
+        *(SONET_ABLATIONS if objectness_source_available() else []),
     )
 }
 

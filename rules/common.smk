@@ -79,6 +79,19 @@ def objectness_source():
     return config["objectness"]["source_root"]
 
 
+def objectness_source_available():
+    """Whether an objectness network can be trained: the generated dataset brings its source/
+    split; any other dataset needs a source tree (objectness.source_kind coco_stuff or folder)."""
+    return config["objectness"]["source_kind"] != "generated" or config["dataset"]["kind"] == "generated"
+
+
+if not objectness_source_available() and (config["method"] == "sonet" or config["guidance"]["method"] == "objectness"):
+    raise ValueError(
+        f"objectness.source_kind: generated needs dataset.kind: generated (the dataset is {config['dataset']['kind']}); "
+        "give the objectness network a source tree (objectness.source_kind coco_stuff or folder, objectness.source_root)"
+    )
+
+
 def objectness_source_input():
     """What train_objectness depends on: the generated dataset (source/ lives inside it) or the tree."""
     return dataset_root() if config["objectness"]["source_kind"] == "generated" else objectness_source()
@@ -96,11 +109,33 @@ SONET_LABEL_NAMES = {
 }
 
 
+def dataset_has_boxes():
+    """Whether the dataset index will have object boxes (boxes.csv): the generated dataset and
+    Cityscapes always, VOC when its tree has the XML annotations, a folder with its boxes.csv.
+    Without boxes the box-driven SONet labels (B, G^B, G^B_ign) are not planned."""
+    kind = config["dataset"]["kind"]
+    if kind == "voc":
+        return os.path.isdir(data_path("Annotations"))
+    if kind == "folder":
+        return os.path.isfile(data_path("boxes.csv"))
+    return kind in ("generated", "cityscapes")
+
+
+# the SONet supervisions and pseudo-label kinds this dataset allows
+SONET_SUPERVISIONS = ("image", "box") if dataset_has_boxes() else ("image",)
+SONET_DATASET_KINDS = tuple(kind for kind in SONET_KINDS if "box" in SONET_SUPERVISIONS or not kind.startswith("box"))
+if config["method"] == "sonet" and config["supervision"] not in SONET_SUPERVISIONS:
+    raise ValueError(
+        f"supervision: box needs object boxes, and dataset {config.get('data_root')!r} (kind "
+        f"{config['dataset']['kind']}) has none (VOC: Annotations/*.xml; folder: boxes.csv)"
+    )
+
+
 def sonet_label_sets():
-    """{input name: (kind, setting)} of every SONet pseudo-label set (objectness kinds in both settings)."""
+    """{input name: (kind, setting)} of every SONet pseudo-label set the dataset allows (objectness kinds in both settings)."""
     return {
         f"{kind}__{setting}": (kind, setting)
-        for kind in SONET_KINDS
+        for kind in SONET_DATASET_KINDS
         for setting in (OBJECTNESS_SETTINGS if "objectness" in kind else ("none",))
     }
 

@@ -69,7 +69,7 @@ def training_panels():
     guidance = "objectness O" if config["guidance"]["method"] == "objectness" else "saliency Pt_sal"
     if config["method"] == "sonet":
         kinds = ["cam", "cam_objectness"]
-        if config["supervision"] == "box" or REPORT_GT:
+        if "box" in SONET_SUPERVISIONS and (config["supervision"] == "box" or REPORT_GT):
             kinds += ["box", "box_objectness_ignore"]
         return [
             ["image", "image", None],

@@ -258,3 +258,34 @@ def test_boxes_csv_from_xml_bndboxes(voc_root, tmp_path):
     with pytest.raises(InputError, match=r"2007_000004\.xml: empty 'horse' box"):
         index_voc(voc_root, tmp_path / "bad", splits=SPLITS)
     assert not (tmp_path / "bad").exists()
+
+
+def test_every_bad_image_is_named_in_one_run(voc_root, tmp_path):
+    """Library call: all per-image problems in one error; rule mode: recorded, and listed by the input check."""
+    from wsss_core.data.dataset import PROBLEMS_FILE
+    from wsss_core.data.validation import check_shard, finish_validation
+    from wsss_core.sharding import Shard
+
+    _mask(voc_root, "2007_000002", {(2, 2): 21})  # value out of range (found by the index)
+    (voc_root / "JPEGImages" / "2007_000003.jpg").unlink()  # missing image (found by the index)
+    jpeg = (voc_root / "JPEGImages" / "2007_000004.jpg").read_bytes()  # XML only: the index reads no pixel of it
+    (voc_root / "JPEGImages" / "2007_000004.jpg").write_bytes(jpeg[: len(jpeg) // 2])  # truncated (found by decoding)
+    with pytest.raises(InputError, match=r"2 problem\(s\) while indexing") as raised:
+        index_voc(voc_root, tmp_path / "index", splits=SPLITS)
+    assert "2007_000002.png: mask value(s) [21]" in str(raised.value)
+    assert "2007_000003.jpg: image of '2007_000003'" in str(raised.value)
+    assert not (tmp_path / "index").exists()
+
+    index_voc(voc_root, tmp_path / "index", splits=SPLITS, record_problems=True)
+    assert len((tmp_path / "index" / PROBLEMS_FILE).read_text().splitlines()) == 2
+    assert [row["image_id"] for row in _rows(tmp_path / "index" / "image_labels.csv")] == ["2007_000001", "2007_000004"]
+    check_shard(tmp_path / "index", tmp_path / "shard.json", train_split="train", eval_split="val", shard=Shard.parse("0-of-1"))
+    report = tmp_path / "validation.txt"
+    with pytest.raises(InputError, match=r"4 problem\(s\) in the dataset"):
+        finish_validation(tmp_path / "index", [tmp_path / "shard.json"], report, tmp_path / "validated",
+                          train_split="train", eval_split="val")  # fmt: skip
+    lines = report.read_text().splitlines()
+    assert "2007_000002.png: mask value(s) [21]" in lines[0] and "2007_000003.jpg: image of" in lines[1]
+    assert "no image in split 'val'" in lines[2]  # its only image is missing
+    assert "2007_000004.jpg: not a readable image" in lines[3]
+    assert not (tmp_path / "validated").exists()

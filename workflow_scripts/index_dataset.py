@@ -11,4 +11,5 @@ with log_to(snakemake.log[0], snakemake.rule):
         splits=snakemake.params.splits,
         holdout=snakemake.params.holdout,
         mask_cache=snakemake.params.mask_cache,
+        record_problems=True,  # validate_inputs lists them with its own
     )

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
-from wsss_core.data.dataset import BoxRow, IndexRow, write_index_files
+from wsss_core.data.dataset import BoxRow, IndexProblems, IndexRow, write_index_files
 from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, check_size, write_label_map
+from wsss_core.logs import progress
 
 #: The 8 things classes, class index i + 1 for ``THINGS[i]``, with their Cityscapes label ids.
 THINGS: tuple[tuple[str, int], ...] = (
@@ -115,14 +115,19 @@ def _split_images(root: Path, split: str, directory: str) -> list[Path]:
     return images
 
 
-def index_cityscapes(cityscapes_root: str | Path, output_dir: str | Path, *, splits: Mapping[str, str]) -> None:
+def index_cityscapes(
+    cityscapes_root: str | Path, output_dir: str | Path, *, splits: Mapping[str, str], record_problems: bool = False
+) -> None:
     """Write a things-only dataset index of ``cityscapes_root`` (masks, boxes, labels) to ``output_dir``, atomically.
 
     ``splits`` maps a split name of the index to a Cityscapes split directory,
     e.g. ``{"train": "train", "val": "val"}``. Raises :class:`InputError`
-    naming the file for a missing directory, image or annotation, an
-    unreadable or multi-channel annotation PNG, an annotation whose size
-    differs from its image, and an image id present twice.
+    naming the directory for a missing or empty split directory. The problems
+    of single images (a missing annotation, an unreadable or multi-channel
+    annotation PNG, an annotation whose size differs from its image, an image
+    id present twice) are collected over all splits and raised together, or,
+    with ``record_problems``, recorded in the index for the input check
+    (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
     root = Path(cityscapes_root).resolve()
     if not root.is_dir():
@@ -133,26 +138,36 @@ def index_cityscapes(cityscapes_root: str | Path, output_dir: str | Path, *, spl
     rows: list[IndexRow] = []
     boxes: list[BoxRow] = []
     seen: dict[str, str] = {}
+    problems = IndexProblems(record=record_problems)
     with atomic_directory(output_dir) as tmp:
         (tmp / "masks").mkdir()
         for split, images in listed.items():
-            for image_path in tqdm(images, desc=f"index Cityscapes {split}", unit="img", mininterval=2.0):
-                image_id = image_path.name[: -len(IMAGE_SUFFIX)]
-                if image_id in seen:
-                    raise InputError(f"{image_path}: image id {image_id!r} is already in split {seen[image_id]!r}")
-                seen[image_id] = split
-                gt_stem = root / "gtFine" / image_path.parent.relative_to(root / "leftImg8bit") / f"{image_id}_gtFine"
-                label_path, instance_path = Path(f"{gt_stem}_labelIds.png"), Path(f"{gt_stem}_instanceIds.png")
-                label_ids = _read_array(label_path, "label-id map")
-                instance_ids = _read_array(instance_path, "instance-id map")
-                size = _image_size(image_path)
-                check_size(label_path, label_ids.shape, size, "its image")
-                check_size(instance_path, instance_ids.shape, size, "its image")
-                if label_ids.dtype != np.uint8:
-                    raise InputError(f"{label_path}: label ids must be 8-bit, got {label_ids.dtype}")
-                mask = things_mask(label_ids)
-                write_label_map(tmp / "masks" / f"{image_id}.png", mask)
-                present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256)[1 : len(THINGS) + 1]) + 1
-                rows.append((image_id, split, tuple(int(c) for c in present), image_path, Path("masks") / f"{image_id}.png"))
-                boxes.extend((image_id, *box) for box in instance_boxes(instance_ids))
+            for image_path in progress(images, total=len(images), desc=f"index Cityscapes {split}"):
+                indexed = problems.run(_index_image, root, tmp, split, image_path, seen)
+                if indexed is not None:
+                    rows.append(indexed[0])
+                    boxes.extend(indexed[1])
+        problems.settle(tmp)
         write_index_files(tmp, [name for name, _ in THINGS], rows, boxes)
+
+
+def _index_image(root: Path, index_dir: Path, split: str, image_path: Path, seen: dict[str, str]) -> tuple[IndexRow, list[BoxRow]]:
+    """The index row and instance boxes of one image; its things mask is written to ``index_dir/masks``."""
+    image_id = image_path.name[: -len(IMAGE_SUFFIX)]
+    if image_id in seen:
+        raise InputError(f"{image_path}: image id {image_id!r} is already in split {seen[image_id]!r}")
+    seen[image_id] = split
+    gt_stem = root / "gtFine" / image_path.parent.relative_to(root / "leftImg8bit") / f"{image_id}_gtFine"
+    label_path, instance_path = Path(f"{gt_stem}_labelIds.png"), Path(f"{gt_stem}_instanceIds.png")
+    label_ids = _read_array(label_path, "label-id map")
+    instance_ids = _read_array(instance_path, "instance-id map")
+    size = _image_size(image_path)
+    check_size(label_path, label_ids.shape, size, "its image")
+    check_size(instance_path, instance_ids.shape, size, "its image")
+    if label_ids.dtype != np.uint8:
+        raise InputError(f"{label_path}: label ids must be 8-bit, got {label_ids.dtype}")
+    mask = things_mask(label_ids)
+    write_label_map(index_dir / "masks" / f"{image_id}.png", mask)
+    present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256)[1 : len(THINGS) + 1]) + 1
+    row = (image_id, split, tuple(int(c) for c in present), image_path, Path("masks") / f"{image_id}.png")
+    return row, [(image_id, *box) for box in instance_boxes(instance_ids)]

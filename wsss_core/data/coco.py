@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wsss_core.data.dataset import write_index
+from wsss_core.data.dataset import IndexProblems, IndexRow, write_index
 from wsss_core.io import IGNORE_LABEL, InputError, check_size, read_label_map, write_label_map
 from wsss_core.logs import progress
 
@@ -69,6 +69,7 @@ def index_coco(
     *,
     splits: Mapping[str, tuple[str, str]],
     mask_cache: str | Path,
+    record_problems: bool = False,
 ) -> None:
     """Write a dataset index of the COCO tree ``coco_root`` to ``output_dir`` (atomically).
 
@@ -79,9 +80,12 @@ def index_coco(
     outside ``output_dir`` so that re-indexing does not rebuild them.
 
     Raises :class:`InputError` naming the file for a missing or malformed JSON,
-    a missing image directory or image, inconsistent categories across splits,
-    an annotation of an unknown category or image, and an image id (file stem)
-    present twice.
+    a missing image directory, inconsistent categories across splits and an
+    annotation of an unknown image. The problems of single images (a missing
+    image, an annotation of an unknown category, an image id (file stem)
+    present twice) are collected over all splits and raised together, or, with
+    ``record_problems``, recorded in the index for the input check
+    (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
     coco_root = Path(coco_root).resolve()
     mask_cache = Path(mask_cache).resolve()
@@ -106,8 +110,9 @@ def index_coco(
 
     class_names: tuple[str, ...] | None = None
     categories_source: Path | None = None
-    rows: list[tuple[str, str, tuple[int, ...], Path, Path]] = []
+    rows: list[IndexRow] = []
     seen: dict[str, str] = {}
+    problems = IndexProblems(record=record_problems)
     for split, image_dir, json_path in inputs:
         coco = _load_coco(json_path)
         category_ids = sorted(coco.cats)
@@ -120,27 +125,39 @@ def index_coco(
 
         images = sorted(coco.imgs.values(), key=lambda info: Path(str(info.get("file_name", ""))).stem)
         for info in progress(images, total=len(images), desc=f"index COCO {split}"):
-            file_name = str(info.get("file_name", ""))
-            image_id = Path(file_name).stem
-            if not image_id:
-                raise InputError(f"{json_path}: image {info.get('id')!r} has no file_name")
-            if image_id in seen:
-                raise InputError(f"{json_path}: image id {image_id!r} is already in split {seen[image_id]!r}")
-            seen[image_id] = split
-            image_path = image_dir / file_name
-            if not image_path.is_file():
-                raise InputError(f"{image_path}: image listed in {json_path} not found")
-            mask_path = mask_cache / split / f"{image_id}.png"
-            mask = _cached_mask(mask_path, info, len(category_ids))
-            if mask is None:
-                mask = semantic_mask(coco, info["id"], class_of, json_path)
-                write_label_map(mask_path, mask)
-            present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
-            labels = tuple(int(value) for value in present if 1 <= value <= len(category_ids))
-            rows.append((image_id, split, labels, image_path, mask_path))
+            row = problems.run(_index_image, info, (split, image_dir, json_path), coco, class_of, mask_cache, seen)
+            if row is not None:
+                rows.append(row)
 
     assert class_names is not None
-    write_index(output_dir, class_names, rows)
+    write_index(output_dir, class_names, rows, problems=problems)
+
+
+def _index_image(
+    info: dict, source: tuple[str, Path, Path], coco, class_of: Mapping[int, int], mask_cache: Path, seen: dict[str, str]
+) -> IndexRow:
+    """The index row of one COCO image entry (its semantic mask built into, or reused from, ``mask_cache``).
+
+    ``source`` is (split, image directory, instances JSON); ``seen`` maps the ids indexed so far to their split.
+    """
+    split, image_dir, json_path = source
+    file_name = str(info.get("file_name", ""))
+    image_id = Path(file_name).stem
+    if not image_id:
+        raise InputError(f"{json_path}: image {info.get('id')!r} has no file_name")
+    if image_id in seen:
+        raise InputError(f"{json_path}: image id {image_id!r} is already in split {seen[image_id]!r}")
+    seen[image_id] = split
+    image_path = image_dir / file_name
+    if not image_path.is_file():
+        raise InputError(f"{image_path}: image listed in {json_path} not found")
+    mask_path = mask_cache / split / f"{image_id}.png"
+    mask = _cached_mask(mask_path, info, len(class_of))
+    if mask is None:
+        mask = semantic_mask(coco, info["id"], class_of, json_path)
+        write_label_map(mask_path, mask)
+    present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
+    return image_id, split, tuple(int(value) for value in present if 1 <= value <= len(class_of)), image_path, mask_path
 
 
 def semantic_mask(coco, image_key: int, class_of: Mapping[int, int], json_path: Path) -> np.ndarray:

@@ -173,6 +173,40 @@ def _read_files(files_csv: Path) -> dict[str, tuple[Path, Path | None]]:
 IndexRow = tuple[str, str, Sequence[int], Path | None, Path | None]
 BoxRow = tuple[str, int, int, int, int, int]
 BOX_COLUMNS = ("image_id", "class", "x0", "y0", "x1", "y1")
+
+# Per-image problems an indexer recorded for the input check (one per line).
+PROBLEMS_FILE = "index_problems.txt"
+
+
+class IndexProblems:
+    """The per-image problems an indexer meets, collected so that one run names all of them.
+
+    ``record=False`` (a library call): :meth:`settle` raises them together, one
+    :class:`InputError` listing each on its own line. ``record=True`` (rule
+    ``index_dataset``): the index is written without the images concerned and
+    :data:`PROBLEMS_FILE` lists the problems, which the input check
+    (:mod:`wsss_core.data.validation`) reports together with its own.
+    """
+
+    def __init__(self, record: bool = False) -> None:
+        self.record = record
+        self.lines: list[str] = []
+
+    def run(self, function, *args):
+        """``function(*args)``, or None when it raises :class:`InputError` (whose message is kept)."""
+        try:
+            return function(*args)
+        except InputError as err:
+            self.lines.append(str(err))
+            return None
+
+    def settle(self, directory: Path) -> None:
+        """Raise the problems together, or write them to ``directory / PROBLEMS_FILE``."""
+        if not self.lines:
+            return
+        if not self.record:
+            raise InputError(f"{len(self.lines)} problem(s) while indexing, one per line:\n" + "\n".join(self.lines))
+        (directory / PROBLEMS_FILE).write_text("".join(f"{line}\n" for line in self.lines))
 Box = tuple[int, int, int, int, int]  # class, x0, y0, x1, y1 (x1 / y1 exclusive)
 
 
@@ -217,9 +251,15 @@ def write_index(
     class_names: Sequence[str],
     rows: Sequence[IndexRow],
     boxes: Iterable[BoxRow] | None = None,
+    problems: IndexProblems | None = None,
 ) -> None:
-    """Write an index of files that live elsewhere (:func:`write_index_files`) as ``output_dir``, atomically."""
+    """Write an index of files that live elsewhere (:func:`write_index_files`) as ``output_dir``, atomically.
+
+    With ``problems``, they are raised or recorded first (:meth:`IndexProblems.settle`).
+    """
     with atomic_directory(output_dir) as tmp:
+        if problems is not None:
+            problems.settle(tmp)
         write_index_files(tmp, class_names, rows, boxes)
 
 

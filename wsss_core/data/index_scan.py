@@ -5,7 +5,8 @@ is right for a stage; the input check (:mod:`wsss_core.data.validation`)
 wants all of them at once. :func:`scan_index` reads ``classes.txt``,
 ``image_labels.csv`` and ``files.csv`` of the layout described in
 :mod:`wsss_core.data.dataset` and lists each problem as one line,
-``<file>:<line>: <problem>``.
+``<file>:<line>: <problem>``, after those the indexer of a real dataset tree
+recorded for the images it left out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wsss_core.data.dataset import find_image
+from wsss_core.data.dataset import PROBLEMS_FILE, find_image
 
 
 def id_problem(image_id: str) -> str | None:
@@ -142,9 +143,13 @@ def scan_index(root: str | Path) -> IndexScan:
     """Read the index of dataset ``root`` (:mod:`wsss_core.data.dataset` layout), collecting every problem.
 
     Rows with a bad id or a repeated id are left out of ``rows``; a row's bad
-    labels are reported and left out of its label set.
+    labels are reported and left out of its label set. The problems an indexer
+    recorded (:data:`~wsss_core.data.dataset.PROBLEMS_FILE`) come first.
     """
     scan = IndexScan(root=Path(root))
+    recorded = scan.root / PROBLEMS_FILE
+    if recorded.is_file():
+        scan.problems.extend(line for line in recorded.read_text().splitlines() if line.strip())
     classes_file = scan.root / "classes.txt"
     if not classes_file.is_file():
         scan.problems.append(f"{classes_file}: file not found (one class name per line expected)")

@@ -20,6 +20,7 @@ def index_dataset(
     splits: Mapping[str, Any],
     holdout: Mapping[str, Any] | None = None,
     mask_cache: str | Path | None = None,
+    record_problems: bool = False,
 ) -> None:
     """Write the index of ``data_root`` (a ``kind`` dataset) to ``output_dir``.
 
@@ -28,18 +29,26 @@ def index_dataset(
     ``coco``: ``splits`` maps split names to ``[image dir, instances json]``;
     semantic masks are built once into ``mask_cache``.
     ``cityscapes``: ``splits`` maps split names to ``leftImg8bit/`` split directories.
+    The problems of single images are raised together, or with ``record_problems``
+    recorded in the index for the input check (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
     if kind == "voc":
-        index_voc(data_root, output_dir, splits=splits, holdout=holdout)
+        index_voc(data_root, output_dir, splits=splits, holdout=holdout, record_problems=record_problems)
     elif kind == "coco":
         if holdout:
             raise ValueError("dataset.holdout is supported for voc datasets only")
         if mask_cache is None:
             raise ValueError("coco datasets need dataset.mask_cache")
-        index_coco(data_root, output_dir, splits={name: tuple(pair) for name, pair in splits.items()}, mask_cache=mask_cache)
+        index_coco(
+            data_root,
+            output_dir,
+            splits={name: tuple(pair) for name, pair in splits.items()},
+            mask_cache=mask_cache,
+            record_problems=record_problems,
+        )
     elif kind == "cityscapes":
         if holdout:
             raise ValueError("dataset.holdout is supported for voc datasets only")
-        index_cityscapes(data_root, output_dir, splits=splits)
+        index_cityscapes(data_root, output_dir, splits=splits, record_problems=record_problems)
     else:
         raise ValueError(f"dataset kind {kind!r} has no index builder; available: {DATASET_KINDS}")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wsss_core.data.dataset import id_digest, write_index
+from wsss_core.data.dataset import BoxRow, IndexProblems, IndexRow, id_digest, write_index
 from wsss_core.io import IGNORE_LABEL, InputError, check_size, read_image_size, read_label_map
 from wsss_core.logs import progress
 
@@ -80,6 +80,7 @@ def index_voc(
     image_dir: str = "JPEGImages",
     annotation_dir: str = "Annotations",
     holdout: Mapping | None = None,
+    record_problems: bool = False,
 ) -> None:
     """Write a dataset index of the VOC tree ``voc_root`` to ``output_dir`` (atomically).
 
@@ -96,10 +97,13 @@ def index_voc(
     smallest SHA-1 digest of the id, so the choice depends neither on the order
     of the list nor on Python's hash seed.
 
-    Raises :class:`InputError` naming the offending file for a missing list,
-    image or annotation, a malformed mask (not a palette / grayscale PNG, values
-    outside 0..20 and 255, size different from the image) or XML file, and an
-    id listed twice.
+    Raises :class:`InputError` naming the offending file for a missing or
+    malformed list (an id listed twice). The problems of single images (a
+    missing image or annotation, a malformed mask: not a palette / grayscale
+    PNG, values outside 0..20 and 255, size different from the image; a
+    malformed XML file) are collected over the whole tree and raised together,
+    or, with ``record_problems``, recorded in the index for the input check
+    (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
     voc_root = Path(voc_root).resolve()
     if not voc_root.is_dir():
@@ -110,37 +114,46 @@ def index_voc(
     if holdout is not None:
         _apply_holdout(split_ids, holdout)
 
-    images = voc_root / image_dir
-    masks = voc_root / mask_dir
-    annotations = voc_root / annotation_dir
-    rows: list[tuple[str, str, tuple[int, ...], Path, Path | None]] = []
-    boxes: list[tuple[str, int, int, int, int, int]] = []
+    folders = (voc_root / image_dir, voc_root / mask_dir, voc_root / annotation_dir)
+    problems = IndexProblems(record=record_problems)
+    rows: list[IndexRow] = []
+    boxes: list[BoxRow] = []
     assignments = [(split, image_id) for split, ids in split_ids.items() for image_id in ids]
     for split, image_id in progress(assignments, total=len(assignments), desc="index VOC"):
-        image_path = images / f"{image_id}.jpg"
-        if not image_path.is_file():
-            raise InputError(f"{image_path}: image of {image_id!r} (split {split!r}) not found")
-        mask_path: Path | None = masks / f"{image_id}.png"
-        xml_path = annotations / f"{image_id}.xml"
-        if xml_path.is_file():
-            xml_labels, xml_boxes = _read_xml(xml_path)
-            boxes.extend((image_id, *box) for box in xml_boxes)
-        if mask_path.is_file():
-            labels = _labels_from_mask(mask_path, image_path)
-        elif xml_path.is_file():
-            mask_path = None
-            labels = xml_labels
-        elif split == UNLABELLED_SPLIT:
-            mask_path = None
-            labels = ()
-        else:
-            raise InputError(
-                f"image {image_id!r} (split {split!r}) has neither a mask ({mask_path}) "
-                f"nor an annotation ({xml_path}); only a split named {UNLABELLED_SPLIT!r} may be unlabelled"
-            )
-        rows.append((image_id, split, labels, image_path, mask_path))
+        indexed = problems.run(_index_image, folders, split, image_id)
+        if indexed is not None:
+            rows.append(indexed[0])
+            boxes.extend(indexed[1])
 
-    write_index(output_dir, VOC_CLASSES, rows, boxes=boxes)
+    write_index(output_dir, VOC_CLASSES, rows, boxes=boxes, problems=problems)
+
+
+def _index_image(folders: tuple[Path, Path, Path], split: str, image_id: str) -> tuple[IndexRow, list[BoxRow]]:
+    """The index row and the boxes of one id; ``folders`` are the image, mask and annotation folders."""
+    images, masks, annotations = folders
+    image_path = images / f"{image_id}.jpg"
+    if not image_path.is_file():
+        raise InputError(f"{image_path}: image of {image_id!r} (split {split!r}) not found")
+    mask_path: Path | None = masks / f"{image_id}.png"
+    xml_path = annotations / f"{image_id}.xml"
+    boxes: list[BoxRow] = []
+    if xml_path.is_file():
+        xml_labels, xml_boxes = _read_xml(xml_path)
+        boxes = [(image_id, *box) for box in xml_boxes]
+    if mask_path.is_file():
+        labels = _labels_from_mask(mask_path, image_path)
+    elif xml_path.is_file():
+        mask_path = None
+        labels = xml_labels
+    elif split == UNLABELLED_SPLIT:
+        mask_path = None
+        labels = ()
+    else:
+        raise InputError(
+            f"image {image_id!r} (split {split!r}) has neither a mask ({mask_path}) "
+            f"nor an annotation ({xml_path}); only a split named {UNLABELLED_SPLIT!r} may be unlabelled"
+        )
+    return (image_id, split, labels, image_path, mask_path), boxes
 
 
 def _read_splits(voc_root: Path, splits: Mapping[str, str | Path]) -> dict[str, list[str]]:

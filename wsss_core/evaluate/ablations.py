@@ -87,11 +87,14 @@ def ctlr_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
 
 def sonet_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
     """SONet Table 1(a), 1(b) and Fig. 3(c) from ``paths``: sonet_pseudo_labels, sonet_segmentation_image,
-    sonet_segmentation_box and guidance_labels (G^Cm / G^B with each guidance map) CSVs."""
+    sonet_segmentation_box (left out for a dataset without boxes) and guidance_labels (G^Cm / G^B with
+    each guidance map) CSVs."""
     pseudo = pd.read_csv(paths["sonet_pseudo_labels"])
     table1a = pseudo[["labels", "mIoU"]].assign(**{PAPER: pseudo["labels"].map(PAPER_SONET_1A)})
     rows = []
     for supervision in ("image", "box"):
+        if f"sonet_segmentation_{supervision}" not in paths:
+            continue
         table = pd.read_csv(paths[f"sonet_segmentation_{supervision}"])
         for post in ("plain", "ms_crf"):
             for _, row in table[table["postprocessing"] == post].iterrows():
@@ -99,6 +102,14 @@ def sonet_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
                              "mIoU": row["mIoU"], PAPER: PAPER_SONET_1B.get(row["model"]) if post == "ms_crf" else None})
     guidance = pd.read_csv(paths["guidance_labels"])
     return {"sonet_table1a": table1a, "sonet_table1b": pd.DataFrame(rows), "sonet_fig3c": guidance[["labels", "mIoU", "F1"]]}
+
+
+def ablation_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """CTLR's tables (:func:`ctlr_tables`), then SONet's (:func:`sonet_tables`) when ``paths`` has them:
+    a dataset without an objectness source has no SONet run."""
+    sonet = "sonet_pseudo_labels" in paths
+    ctlr = {name: path for name, path in paths.items() if not (name.startswith("sonet_") or name == "guidance_labels")}
+    return {**ctlr_tables(ctlr), **(sonet_tables(paths) if sonet else {})}
 
 
 def _markdown(table: pd.DataFrame) -> str:
