@@ -6,9 +6,12 @@ Runs today's ``predict_split`` (the ``--baseline`` revision) and the new one
 on the first ``--images`` images of the eval and the train split, with the
 run's joint checkpoint and its inference settings (config.yaml, or the
 ``--config`` the run was made with). Host CPU = the process's CPU time minus
-the CPU time inside the network's forward passes (the part a GPU takes over).
-The new writer thread is run in line so that its work is counted as host CPU.
-Then it compares HDF5 layouts on the arrays just written.
+the CPU time of the device work: the torch code from the normalised input
+tensor to the fused probabilities (network, resizing, softmax, max fusion:
+today's ``predict_probs``, the new ``predict_batch``), which a GPU takes over.
+Decoding, copies to numpy, float16 conversion, the store and the label PNGs
+stay host work. The new writer thread is run in line so that its work is
+counted as host CPU. Then it compares HDF5 layouts on the arrays just written.
 """
 
 from __future__ import annotations
@@ -26,33 +29,35 @@ import numpy as np
 import yaml
 from common import REPO, arguments, baseline_tree, header, run_snippet, table
 
-TIMED_FORWARD = """
+TIMED_DEVICE = """
 import json, resource, sys, time
-from wsss_core.models.multitask import MultiTaskNet
 spent = [0.0]
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-forward = MultiTaskNet.forward
-def timed(self, *args, **kwargs):
-    started = cpu()
-    out = forward(self, *args, **kwargs)
-    spent[0] += cpu() - started
-    return out
-MultiTaskNet.forward = timed
+def timed(function):
+    def wrapper(*args, **kwargs):
+        started = cpu()
+        out = function(*args, **kwargs)
+        spent[0] += cpu() - started
+        return out
+    return wrapper
 """
 
-TODAY = TIMED_FORWARD + """
+TODAY = TIMED_DEVICE + """
+import wsss_core.infer as infer
 from wsss_core.infer import predict_split
+infer.predict_probs = timed(infer.predict_probs)
 started = cpu()
 predict_split({dataset!r}, {split!r}, {checkpoint!r}, {store!r}, {plain!r}, {ms!r}, scales={scales!r},
               flip={flip!r}, max_side={max_side!r}, threads={threads})
-print(json.dumps({{"cpu": cpu() - started, "forward": spent[0]}}))
+print(json.dumps({{"cpu": cpu() - started, "device": spent[0]}}))
 """
 
-NEW = TIMED_FORWARD + """
+NEW = TIMED_DEVICE + """
 import contextlib
 import wsss_core.inference.predict as predict
+predict.predict_batch = timed(predict.predict_batch)
 class InLine:
     def submit(self, function, *args):
         function(*args)
@@ -60,8 +65,8 @@ predict.ordered_writer = lambda depth=8: contextlib.nullcontext(InLine())
 started = cpu()
 predict.predict_split({dataset!r}, {split!r}, {checkpoint!r}, {store!r}, arrays={arrays!r}, label_dirs={labels!r},
                       scales={scales!r}, flip={flip!r}, max_side={max_side!r}, batch_size={batch_size},
-                      threads={threads})
-print(json.dumps({{"cpu": cpu() - started, "forward": spent[0]}}))
+                      threads={threads}, channel_epsilon={channel_epsilon!r})
+print(json.dumps({{"cpu": cpu() - started, "device": spent[0]}}))
 """
 
 
@@ -109,11 +114,12 @@ def measure(args, run: Path, split: str, arrays: list[str], labels: bool, root_t
         else:
             label_dirs = {"single": str(out / "plain"), "ms": str(out / "ms")} if labels else {}
             code = NEW.format(dataset=dataset, split=split, checkpoint=checkpoint, store=store, arrays=arrays,
-                              labels=label_dirs, batch_size=inference["batch_size"], threads=args.threads, **settings)  # fmt: skip
+                              labels=label_dirs, batch_size=inference["batch_size"], threads=args.threads,
+                              channel_epsilon=config["crf"]["label_epsilon"] if labels else 0.0, **settings)  # fmt: skip
             result = run_snippet(code, root=REPO, threads=args.threads)
-        host = (result["cpu"] - result["forward"]) / args.images
+        host = (result["cpu"] - result["device"]) / args.images
         size = os.path.getsize(store) / args.images
-        rows.append({"split": split, "version": version, "host_cpu_s": host, "forward_cpu_s": result["forward"] / args.images,
+        rows.append({"split": split, "version": version, "host_cpu_s": host, "device_cpu_s": result["device"] / args.images,
                      "store_MB": size / 1e6})  # fmt: skip
     rows[1]["host_ratio"] = rows[1]["host_cpu_s"] / rows[0]["host_cpu_s"]
     rows[1]["bytes_ratio"] = rows[1]["store_MB"] / rows[0]["store_MB"]
@@ -171,7 +177,7 @@ def main() -> None:
         work = Path(tmp)
         rows = measure(args, args.run, config["dataset"]["eval_split"], ["seg_single", "seg_ms"], True, today, work)
         rows += measure(args, args.run, config["dataset"]["train_split"], [f"seg_{variant}", f"ca_{variant}"], False, today, work)
-        print(table(rows, ["split", "version", "host_cpu_s", "forward_cpu_s", "store_MB", "host_ratio", "bytes_ratio"]))
+        print(table(rows, ["split", "version", "host_cpu_s", "device_cpu_s", "store_MB", "host_ratio", "bytes_ratio"]))
         print("\nHDF5 layouts on the new train-split store:\n")
         print(table(layouts(work / config["dataset"]["train_split"] / "new" / "store.h5", work), ["layout", "bytes", "write_ms", "read_ms"]))
     print(json.dumps({"rows": rows}))

@@ -11,8 +11,10 @@ rule predict:
         ms=directory(run_path("segmentation/{model}/{split}/ms")),
     params:
         split=lambda wildcards: wildcards.split,
-        # what the CRF step (seg_*) and the evaluation (the label maps) read
+        # what the CRF step (seg_*) and the evaluation (the label maps) read; of Pr_seg only the
+        # classes the CRF runs over (above crf.label_epsilon somewhere)
         arrays=["seg_single", "seg_ms"],
+        channel_epsilon=config["crf"]["label_epsilon"],
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
         max_side=config["inference"]["max_side"],
@@ -41,6 +43,7 @@ use rule predict as predict_train with:
     params:
         split=TRAIN_SPLIT,
         arrays=[f"seg_{config['ctlr']['prediction_variant']}", f"ca_{config['ctlr']['prediction_variant']}"],
+        channel_epsilon=0.0,  # CTLR reads every class
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
         max_side=config["inference"]["max_side"],

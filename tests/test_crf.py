@@ -1,8 +1,9 @@
-"""The dense CRF snaps a noisy unary to the colour edge of a two-colour image."""
+"""The dense CRF: a noisy unary snapped to the colour edge, marginals, the labels that take part, sparse stores."""
 
 import numpy as np
 
-from wsss_core.crf import CrfParams, crf_foreground, dense_crf
+from wsss_core.crf import CrfParams, crf_foreground, crf_labels, dense_crf
+from wsss_core.store import read_store, write_store
 
 
 def _two_colour_image(size: int = 48, edge: int = 20) -> np.ndarray:
@@ -33,3 +34,37 @@ def test_marginals_are_distributions_over_labels():
     marginals = dense_crf(_two_colour_image(16, 8), probs, CrfParams(iterations=3))
     assert marginals.shape == (3, 16, 16)
     np.testing.assert_allclose(marginals.sum(axis=0), 1.0, atol=1e-4)
+
+
+def _three_class_probs() -> np.ndarray:
+    """(21,48,48): background left, class 3 right, class 7 faint (at most 0.05), the others near zero."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0.0, 0.3, (21, 48, 48)) - 6.0
+    logits[0, :, :20], logits[3, :, 20:], logits[7] = 2.0, 2.0, -2.5
+    probs = np.exp(logits)
+    return (probs / probs.sum(axis=0, keepdims=True)).astype(np.float32)
+
+
+def test_labels_below_epsilon_take_no_part_and_win_no_pixel():
+    probs, params = _three_class_probs(), CrfParams(iterations=5)
+    assert probs[7].max() < 0.1 < probs[3].max()
+    labels = crf_labels(_two_colour_image(), probs, params, label_epsilon=0.1)
+    assert set(np.unique(labels)) == {0, 3}
+    assert (labels == crf_labels(_two_colour_image(), probs, params, label_epsilon=0.0)).mean() > 0.99
+
+
+def test_a_sparse_store_gives_the_crf_the_same_labels(tmp_path):
+    """Storing only the channels above the CRF's epsilon changes none of its label maps."""
+    probs, params, image = _three_class_probs(), CrfParams(iterations=5), _two_colour_image()
+    for epsilon in (0.0, 0.1):
+        with write_store(tmp_path / f"{epsilon}.h5", channel_epsilon=epsilon) as store:
+            store.add("a", {"seg_ms": probs})
+    with read_store(tmp_path / "0.0.h5") as dense, read_store(tmp_path / "0.1.h5") as sparse:
+        full, kept = dense.read("a", "seg_ms")["seg_ms"], sparse.read("a", "seg_ms")["seg_ms"]
+    assert kept.shape == full.shape == probs.shape
+    assert (tmp_path / "0.1.h5").stat().st_size < (tmp_path / "0.0.h5").stat().st_size / 2
+    np.testing.assert_array_equal(kept[[0, 3]], full[[0, 3]])
+    assert not kept[7].any()
+    np.testing.assert_array_equal(
+        crf_labels(image, kept, params, label_epsilon=0.1), crf_labels(image, full, params, label_epsilon=0.1)
+    )

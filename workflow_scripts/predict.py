@@ -16,5 +16,6 @@ with log_to(snakemake.log[0], snakemake.rule):
         flip=snakemake.params.flip,
         max_side=snakemake.params.max_side,
         batch_size=snakemake.params.batch_size,
+        channel_epsilon=snakemake.params.channel_epsilon,
         threads=snakemake.threads,
     )

@@ -44,7 +44,7 @@ DEEPLAB_CRF = CrfParams(
     iterations=10, gaussian_sxy=3, gaussian_compat=3, bilateral_sxy=121, bilateral_srgb=5, bilateral_compat=4
 )
 # crf.label_epsilon in config.yaml (a test keeps them equal): see crf_labels.
-LABEL_EPSILON = 1e-3
+LABEL_EPSILON = 0.1
 
 
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams) -> np.ndarray:

@@ -2,7 +2,10 @@
 
 One group per image id holding named datasets and attributes; float arrays
 are stored as float16, maps (2-D and up) compressed with LZF after HDF5's
-byte shuffle (smaller and faster to write than LZF alone, see BENCHMARKS.md). A store is written to a
+byte shuffle (smaller and faster to write than LZF alone, see BENCHMARKS.md).
+A store written with a ``channel_epsilon`` keeps of each (C,H,W) float map
+only the channels whose value exceeds it somewhere (dataset attribute
+``channels``); readers get the whole map back, the other channels zero. A store is written to a
 temporary file and moved into place only when complete; the file attribute
 ``COMPLETE`` is written last, and readers refuse a store without it (one
 copied while incomplete, or written by a run that was killed outside the
@@ -29,8 +32,9 @@ COMPLETE = "wsss_complete"  # file attribute set when every group has been writt
 class StoreWriter:
     """Add per-image groups to an open HDF5 file."""
 
-    def __init__(self, handle: h5py.File) -> None:
+    def __init__(self, handle: h5py.File, channel_epsilon: float = 0.0) -> None:
         self._handle = handle
+        self.channel_epsilon = channel_epsilon
         self.failures: list[BaseException] = []  # write errors HDF5 reports only when freeing its objects
 
     def _check(self) -> None:
@@ -51,12 +55,18 @@ class StoreWriter:
         group = self._handle.create_group(image_id)
         for name, array in arrays.items():
             array = np.asarray(array)
+            channels = None
             if np.issubdtype(array.dtype, np.floating):
                 array = array.astype(np.float16)
+                if self.channel_epsilon > 0 and array.ndim == 3:
+                    channels = np.flatnonzero(array.reshape(len(array), -1).max(axis=1) > self.channel_epsilon)
+                    array, total = array[channels], len(array)
             if array.ndim >= 2:
-                group.create_dataset(name, data=array, compression="lzf", shuffle=True)
+                dataset = group.create_dataset(name, data=array, compression="lzf", shuffle=True)
             else:
-                group.create_dataset(name, data=array)
+                dataset = group.create_dataset(name, data=array)
+            if channels is not None:
+                dataset.attrs["channels"], dataset.attrs["num_channels"] = channels, total
         for key, value in attrs.items():
             group.attrs[key] = value
         self._check()
@@ -81,8 +91,11 @@ def _collect_write_errors(writer: StoreWriter) -> Iterator[None]:
 
 
 @contextmanager
-def write_store(path: str | os.PathLike) -> Iterator[StoreWriter]:
+def write_store(path: str | os.PathLike, channel_epsilon: float = 0.0) -> Iterator[StoreWriter]:
     """Create the store at ``path`` atomically; yields a :class:`StoreWriter`.
+
+    ``channel_epsilon > 0``: of each (C,H,W) float map only the channels above it somewhere are
+    stored (the file attribute ``channel_epsilon`` says so); :meth:`StoreReader.read` fills in zeros.
 
     The completion mark is set and the file flushed last. After a failed
     write (a full disk) the HDF5 file is not closed, as the library can crash
@@ -90,7 +103,9 @@ def write_store(path: str | os.PathLike) -> Iterator[StoreWriter]:
     """
     with atomic_path(path) as tmp:
         handle = h5py.File(tmp, "w")
-        writer = StoreWriter(handle)
+        writer = StoreWriter(handle, channel_epsilon)
+        if channel_epsilon > 0:
+            handle.attrs["channel_epsilon"] = channel_epsilon
         with _collect_write_errors(writer):
             yield writer
             writer._check()
@@ -113,7 +128,7 @@ class StoreReader:
         return {key: value for key, value in self._handle.attrs.items() if key != COMPLETE}
 
     def read(self, image_id: str, *names: str) -> dict[str, Any]:
-        """Arrays ``names`` (float16 turned to float32) and all attributes of ``image_id``."""
+        """Arrays ``names`` (float16 turned to float32, left-out channels as zeros) and all attributes of ``image_id``."""
         if image_id not in self._handle:
             raise InputError(f"{self._path}: no entry for image {image_id!r}")
         group = self._handle[image_id]
@@ -121,8 +136,14 @@ class StoreReader:
         for name in names:
             if name not in group:
                 raise InputError(f"{self._path}: image {image_id!r} has no array {name!r}")
-            array = group[name][()]
-            out[name] = array.astype(np.float32) if array.dtype == np.float16 else array
+            dataset = group[name]
+            array = dataset[()]
+            array = array.astype(np.float32) if array.dtype == np.float16 else array
+            if "channels" in dataset.attrs:
+                full = np.zeros((int(dataset.attrs["num_channels"]), *array.shape[1:]), array.dtype)
+                full[dataset.attrs["channels"]] = array
+                array = full
+            out[name] = array
         return out
 
 

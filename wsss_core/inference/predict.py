@@ -116,13 +116,16 @@ def predict_split(
     batch_size: int = 8,
     threads: int | None = None,
     workers: int = 0,
+    channel_epsilon: float = 0.0,
 ) -> None:
     """Predict every image of ``split`` (:func:`predict_batch`) and write what later rules read.
 
     ``arrays`` (of :data:`PREDICTION_ARRAYS`) go to ``output_store`` as
-    float16; ``label_dirs`` maps ``single`` / ``ms`` to directories for the
-    argmax label maps (palette PNGs). ``batch_size`` images of one size go
-    through the network at once; ``workers`` processes decode the images.
+    float16, of Pr_seg only the classes above ``channel_epsilon`` somewhere
+    (> 0: those the test-time CRF uses, :func:`wsss_core.crf.crf_labels`);
+    ``label_dirs`` maps ``single`` / ``ms`` to directories for the argmax
+    label maps (palette PNGs). ``batch_size`` images of one size go through
+    the network at once; ``workers`` processes decode the images.
     """
     unknown = sorted(set(arrays) - set(PREDICTION_ARRAYS))
     if unknown:
@@ -134,7 +137,11 @@ def predict_split(
     label_dirs = {variant: Path(path) for variant, path in (label_dirs or {}).items()}
     single = any(name.endswith("_single") for name in arrays) or "single" in label_dirs
     log.info("predicting %d %s images with %s (scales %s, flip %s)", len(ids), split, checkpoint, list(scales), flip)
-    with write_store(output_store) as store, atomic_directories(label_dirs) as dirs, ordered_writer() as writer:
+    with (
+        write_store(output_store, channel_epsilon) as store,
+        atomic_directories(label_dirs) as dirs,
+        ordered_writer() as writer,
+    ):
         store.set_attrs(class_names=list(index.class_names), scales=list(scales), flip=flip)
         batches = image_batches(index, ids, batch_size=batch_size, workers=workers)
         for batch in progress(batches, total=len(ids), desc=f"predict {split}", count=lambda b: len(b.ids)):
