@@ -192,12 +192,16 @@ class IndexProblems:
         self.record = record
         self.lines: list[str] = []
 
+    def add(self, message: str) -> None:
+        """Keep one problem (a line naming the file)."""
+        self.lines.append(message)
+
     def run(self, function, *args):
         """``function(*args)``, or None when it raises :class:`InputError` (whose message is kept)."""
         try:
             return function(*args)
         except InputError as err:
-            self.lines.append(str(err))
+            self.add(str(err))
             return None
 
     def settle(self, directory: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from wsss_core.data.dataset import IMAGE_SUFFIXES
+from wsss_core.data.dataset import IMAGE_SUFFIXES, IndexProblems
 from wsss_core.data.index_scan import scan_index
 from wsss_core.data.voc import read_id_list
 
@@ -37,7 +37,8 @@ def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[st
         return None
     if kind == "voc":
         id_list = root / entry
-        return len(read_id_list(id_list)) if id_list.is_file() else None
+        # lenient: index_dataset records an id listed twice, validate_inputs reports it
+        return len(read_id_list(id_list, IndexProblems(record=True))) if id_list.is_file() else None
     if kind == "coco":
         image_dir = root / entry[0]
         if not image_dir.is_dir():

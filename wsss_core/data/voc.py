@@ -98,10 +98,10 @@ def index_voc(
     of the list nor on Python's hash seed.
 
     Raises :class:`InputError` naming the offending file for a missing or
-    malformed list (an id listed twice). The problems of single images (a
-    missing image or annotation, a malformed mask: not a palette / grayscale
-    PNG, values outside 0..20 and 255, size different from the image; a
-    malformed XML file) are collected over the whole tree and raised together,
+    malformed list. The problems of single ids (listed twice; a missing image
+    or annotation; a malformed mask: not a palette / grayscale PNG, values
+    outside 0..20 and 255, size different from the image; a malformed XML
+    file) are collected over the whole tree and raised together,
     or, with ``record_problems``, recorded in the index for the input check
     (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
@@ -110,12 +110,12 @@ def index_voc(
         raise InputError(f"{voc_root}: VOC root directory not found")
     if not splits:
         raise InputError(f"{voc_root}: no split given (splits maps a split name to an id-list file)")
-    split_ids = _read_splits(voc_root, splits)
+    problems = IndexProblems(record=record_problems)
+    split_ids = _read_splits(voc_root, splits, problems)
     if holdout is not None:
         _apply_holdout(split_ids, holdout)
 
     folders = (voc_root / image_dir, voc_root / mask_dir, voc_root / annotation_dir)
-    problems = IndexProblems(record=record_problems)
     rows: list[IndexRow] = []
     boxes: list[BoxRow] = []
     assignments = [(split, image_id) for split, ids in split_ids.items() for image_id in ids]
@@ -156,25 +156,30 @@ def _index_image(folders: tuple[Path, Path, Path], split: str, image_id: str) ->
     return (image_id, split, labels, image_path, mask_path), boxes
 
 
-def _read_splits(voc_root: Path, splits: Mapping[str, str | Path]) -> dict[str, list[str]]:
-    """The ids of every split's list (relative to ``voc_root`` unless absolute); an id in two lists is an error."""
+def _read_splits(voc_root: Path, splits: Mapping[str, str | Path], problems: IndexProblems) -> dict[str, list[str]]:
+    """The ids of every split's list (relative to ``voc_root`` unless absolute); an id listed twice is a problem."""
     split_ids: dict[str, list[str]] = {}
     seen: dict[str, str] = {}
     for split, list_file in splits.items():
         list_path = Path(list_file)
         if not list_path.is_absolute():
             list_path = voc_root / list_path
-        ids = read_id_list(list_path)
-        for image_id in ids:
+        ids = []
+        for image_id in read_id_list(list_path, problems):
             if image_id in seen:
-                raise InputError(f"{list_path}: image id {image_id!r} is already listed in split {seen[image_id]!r}")
+                problems.add(f"{list_path}: image id {image_id!r} is already listed in split {seen[image_id]!r}")
+                continue
             seen[image_id] = split
+            ids.append(image_id)
         split_ids[str(split)] = ids
     return split_ids
 
 
-def read_id_list(list_path: Path) -> list[str]:
-    """Image ids of an id-list file (plain ids or image / mask path pairs)."""
+def read_id_list(list_path: Path, problems: IndexProblems | None = None) -> list[str]:
+    """Image ids of an id-list file (plain ids or image / mask path pairs).
+
+    An id listed twice raises :class:`InputError`, or with ``problems`` is kept there (and listed once).
+    """
     if not list_path.is_file():
         raise InputError(f"{list_path}: id-list file not found")
     ids: list[str] = []
@@ -187,7 +192,11 @@ def read_id_list(list_path: Path) -> list[str]:
         if not image_id:
             raise InputError(f"{list_path}:{line_no}: no image id in {line.strip()!r}")
         if image_id in listed:
-            raise InputError(f"{list_path}:{line_no}: image id {image_id!r} listed twice")
+            message = f"{list_path}:{line_no}: image id {image_id!r} listed twice"
+            if problems is None:
+                raise InputError(message)
+            problems.add(message)
+            continue
         listed.add(image_id)
         ids.append(image_id)
     return ids
