@@ -270,22 +270,26 @@ def test_every_bad_image_is_named_in_one_run(voc_root, tmp_path):
     (voc_root / "JPEGImages" / "2007_000003.jpg").unlink()  # missing image (found by the index)
     jpeg = (voc_root / "JPEGImages" / "2007_000004.jpg").read_bytes()  # XML only: the index reads no pixel of it
     (voc_root / "JPEGImages" / "2007_000004.jpg").write_bytes(jpeg[: len(jpeg) // 2])  # truncated (found by decoding)
-    with pytest.raises(InputError, match=r"2 problem\(s\) while indexing") as raised:
+    train_list = voc_root / SPLITS["train"]
+    train_list.write_text(train_list.read_text() + "2007_000001\n")  # listed twice (found by the index)
+    with pytest.raises(InputError, match=r"3 problem\(s\) while indexing") as raised:
         index_voc(voc_root, tmp_path / "index", splits=SPLITS)
+    assert "train_aug.txt:5: image id '2007_000001' listed twice" in str(raised.value)
     assert "2007_000002.png: mask value(s) [21]" in str(raised.value)
     assert "2007_000003.jpg: image of '2007_000003'" in str(raised.value)
     assert not (tmp_path / "index").exists()
 
     index_voc(voc_root, tmp_path / "index", splits=SPLITS, record_problems=True)
-    assert len((tmp_path / "index" / PROBLEMS_FILE).read_text().splitlines()) == 2
+    assert len((tmp_path / "index" / PROBLEMS_FILE).read_text().splitlines()) == 3
     assert [row["image_id"] for row in _rows(tmp_path / "index" / "image_labels.csv")] == ["2007_000001", "2007_000004"]
     check_shard(tmp_path / "index", tmp_path / "shard.json", train_split="train", eval_split="val", shard=Shard.parse("0-of-1"))
     report = tmp_path / "validation.txt"
-    with pytest.raises(InputError, match=r"4 problem\(s\) in the dataset"):
+    with pytest.raises(InputError, match=r"5 problem\(s\) in the dataset"):
         finish_validation(tmp_path / "index", [tmp_path / "shard.json"], report, tmp_path / "validated",
                           train_split="train", eval_split="val")  # fmt: skip
     lines = report.read_text().splitlines()
-    assert "2007_000002.png: mask value(s) [21]" in lines[0] and "2007_000003.jpg: image of" in lines[1]
-    assert "no image in split 'val'" in lines[2]  # its only image is missing
-    assert "2007_000004.jpg: not a readable image" in lines[3]
+    assert "listed twice" in lines[0]
+    assert "2007_000002.png: mask value(s) [21]" in lines[1] and "2007_000003.jpg: image of" in lines[2]
+    assert "no image in split 'val'" in lines[3]  # its only image is missing
+    assert "2007_000004.jpg: not a readable image" in lines[4]
     assert not (tmp_path / "validated").exists()
