@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
-from workflow_helpers import TINY, run_snakemake, write_config
+from workflow_helpers import REPO, SNAKEMAKE, TINY, empty_voc_tree, run_snakemake, write_config
 
 from wsss_core.evaluate.ablations import PAPER, ctlr_tables, sonet_tables, write_ablations
 
@@ -75,3 +77,22 @@ def test_ablation_tables_carry_the_paper_numbers(tmp_path: Path) -> None:
     markdown = (tmp_path / "ablations.md").read_text()
     assert markdown.count("\n## ") == 7 and "| SS + cls + CA | 0.0 | 65.0 |" in markdown
     assert sorted(p.stem for p in (tmp_path / "tables").glob("*.csv")) == sorted(tables)
+
+
+def test_ablations_of_a_photo_tree_without_boxes_or_objectness_source(tmp_path: Path) -> None:
+    """The shared sample's shape: VOC photos with masks and saliency maps, no XML boxes, no objectness
+    source: the CTLR tables only; SONet settings that need what the tree lacks fail at the start."""
+    tree = empty_voc_tree(tmp_path / "voc")
+    shutil.rmtree(tree / "Annotations")
+    base = ["--configfile", str(REPO / "configs" / "voc12_sample.yaml"), "--config", f"data_root={tree}"]
+    rules = Counter(rule for rule, _ in _planned_jobs(run_snakemake(tmp_path, "-n", "ablations", *base).stdout))
+    assert rules["train_ablation"] == 4 and rules["ablation_tables"] == 1
+    assert not {"sonet_labels", "train_objectness", "train_sonet"} & set(rules), rules
+    for override, message in (
+        (["method=sonet"], "objectness.source_kind: generated needs dataset.kind: generated"),
+        (["method=sonet", "supervision=box", "objectness={'source_kind': 'folder', 'source_root': 'x'}"],
+         "supervision: box needs object boxes"),
+    ):  # fmt: skip
+        command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n", *base, *override]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode != 0 and message in result.stdout + result.stderr, result.stdout[-2000:]
