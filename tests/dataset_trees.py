@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -61,17 +62,17 @@ def write_cityscapes_tree(root: Path, counts: dict[str, int], size: tuple[int, i
     return root
 
 
-def write_objectness_source(root: Path, count: int, size: int = 64, seed: int = 0) -> Path:
-    """A ``folder`` objectness source: images/, binary masks/ (0 stuff, 1 thing) and classes.csv."""
-    rng = np.random.default_rng(seed)
+def _write_objectness_folder(root: Path, scenes: Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]], rng: np.random.Generator) -> Path:
+    """A ``folder`` objectness source of (BGR image, thing rectangles (y0, x0, y1, x1)): images/, binary masks/, classes.csv.
+
+    ``scenes`` is drawn lazily, each before its image's noise, from the same ``rng``.
+    """
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
     lines = ["image_id,classes"]
-    for number in range(count):
-        image = np.full((size, size, 3), COLOURS[ROAD], dtype=np.uint8)
-        mask = np.zeros((size, size), dtype=np.uint8)
-        for label_id, y0, x0, y1, x1 in _objects(rng, size, size):
-            image[y0:y1, x0:x1] = COLOURS[label_id]
+    for number, (image, rectangles) in enumerate(scenes):
+        mask = np.zeros(image.shape[:2], dtype=np.uint8)
+        for y0, x0, y1, x1 in rectangles:
             mask[y0:y1, x0:x1] = 1
         image_id = f"src{number:03d}"
         cv2.imwrite(str(root / "images" / f"{image_id}.png"), np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8))
@@ -79,6 +80,22 @@ def write_objectness_source(root: Path, count: int, size: int = 64, seed: int = 
         lines.append(f"{image_id},{'dog' if number % 2 else 'person'}")
     (root / "classes.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+def write_objectness_source(root: Path, count: int, size: int = 64, seed: int = 0) -> Path:
+    """A ``folder`` objectness source of Cityscapes-coloured things on road: images/, binary masks/ (0 stuff, 1 thing) and classes.csv."""
+    rng = np.random.default_rng(seed)
+
+    def scenes() -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
+        for _ in range(count):
+            image = np.full((size, size, 3), COLOURS[ROAD], dtype=np.uint8)
+            rectangles = []
+            for label_id, y0, x0, y1, x1 in _objects(rng, size, size):
+                image[y0:y1, x0:x1] = COLOURS[label_id]
+                rectangles.append((y0, x0, y1, x1))
+            yield image, rectangles
+
+    return _write_objectness_folder(root, scenes(), rng)
 
 
 # Open Images -> VOC fixtures (SONet Table 1c): the same three classes, drawn in the same colours on both.
@@ -148,3 +165,10 @@ def write_voc_tree(root: Path, counts: dict[str, int], size: tuple[int, int] = (
             (root / "Annotations" / f"{image_id}.xml").write_text(f"<annotation><filename>{image_id}.jpg</filename>{body}</annotation>")
         (root / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
     return root
+
+
+def write_scene_objectness_source(root: Path, count: int, size: tuple[int, int] = (48, 64), seed: int = 2) -> Path:
+    """A ``folder`` objectness source of the Open Images / VOC fixture scenes: their rectangles are the things."""
+    rng = np.random.default_rng(seed)
+    scenes = ((image, [(y0, x0, y1, x1) for _, x0, y0, x1, y1 in objects]) for image, objects in (_draw_scene(rng, size) for _ in range(count)))
+    return _write_objectness_folder(root, scenes, rng)
