@@ -165,8 +165,10 @@ def _class_mismatch(scan: IndexScan, training_index: Path) -> list[str]:
     if tuple(scan.class_names) == trained:
         return []
     return [
-        f"{scan.root / 'classes.txt'}: classes {list(scan.class_names)} differ from those the models are trained on "
-        f"({training_index / 'classes.txt'}: {list(trained)})"
+        (
+            f"{scan.root / 'classes.txt'}: classes {list(scan.class_names)} differ from those the models are trained on "
+            f"({training_index / 'classes.txt'}: {list(trained)})"
+        )
     ]
 
 

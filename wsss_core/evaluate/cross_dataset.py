@@ -8,8 +8,8 @@ evaluation dataset's eval split per post-processing, next to the paper's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
