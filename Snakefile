@@ -36,12 +36,13 @@ include: "rules/report_common.smk"
 
 wildcard_constraints:
     cam="pcam|scam",
-    model="joint|retrain|supervised|sonet-[a-z_]+-[a-z_]+|ablation-[a-z_]+",
+    model="joint|retrain|supervised|sonet(_finetuned)?-[a-z_]+-[a-z_]+|ablation-[a-z_]+",
     variant="|".join(ABLATION_VARIANTS),
     split="[^/]+",
     setting="none|overlapping|non_overlapping|saliency",
     kind="|".join(SONET_KINDS),
     supervision="image|box",
+    transfer="o_to_v|o_plus_v",
     shard=r"\d+-of-\d+",
 
 
@@ -52,6 +53,8 @@ localrules:
     all,
     report,
     demo_sonet,
+    o_to_v,
+    o_plus_v,
     supervised,
     sonet_supervised,
     validate,
@@ -70,6 +73,13 @@ include: "rules/evaluate.smk"
 include: "rules/objectness.smk"
 include: "rules/sonet.smk"
 include: "rules/gather.smk"
+
+
+if EVAL_DATASET:  # SONet across datasets (Table 1c): evaluation on eval_dataset, fine-tuning on it
+
+    include: "rules/cross_dataset.smk"
+
+
 include: "rules/report.smk"
 include: "rules/ablations.smk"
 
@@ -90,6 +100,9 @@ rule all:
     input:
         CTLR_TABLES
         if config["method"] == "ctlr"
+        # SONet across datasets: Table 1(c); the training dataset may have no masks to score its labels
+        else [run_path("metrics/sonet_cross_dataset.csv")]
+        if EVAL_DATASET
         else SONET_TABLES + [run_path(f"metrics/sonet_segmentation_{config['supervision']}.csv")],
     default_target: True
 
@@ -109,6 +122,18 @@ rule supervised:
 rule sonet_supervised:
     input:
         run_path("metrics/sonet_weak_vs_full.csv"),
+
+
+# SONet across datasets (Table 1c; needs eval_dataset): trained on the training dataset and
+# evaluated on eval_dataset (O -> V), and the table with the fine-tuned SONets (O + V).
+rule o_to_v:
+    input:
+        run_path("metrics/sonet_segmentation_o_to_v.csv"),
+
+
+rule o_plus_v:
+    input:
+        run_path("metrics/sonet_cross_dataset.csv"),
 
 
 rule voc_test:

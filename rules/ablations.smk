@@ -44,7 +44,7 @@ use rule train_joint as train_ablation with:
 
 use rule evaluate as evaluate_ablations with:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         predictions=[run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain") for model in ABLATION_MODELS],
     output:
         run_path("metrics/ablations/segmentation_variants.csv"),

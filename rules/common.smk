@@ -15,7 +15,11 @@ from wsss_core.sharding import auto_shard_count, shard_names
 ENV = "../envs/wsss.yaml"
 RUN_DIR = f"results/{config['run']}"
 TRAIN_SPLIT = config["dataset"]["train_split"]
-EVAL_SPLIT = config["dataset"]["eval_split"]
+# eval_dataset: another dataset every model is evaluated on (SONet Table 1c: trained on Open
+# Images, evaluated on VOC12 val); without one, the training dataset's eval_split.
+EVAL_DATASET = config["eval_dataset"]["kind"] is not None
+EVALUATED_DATASET = "eval_dataset" if EVAL_DATASET else "dataset"
+EVAL_SPLIT = config[EVALUATED_DATASET]["eval_split"]
 WEAK_MODELS = ("joint", "retrain")
 VARIANTS = ("plain", "ms", "crf", "ms_crf")  # post-processing of predictions (Table 8)
 # target `ablations`: variants of the joint model, {name: (branches trained, initial labels)}:
@@ -38,16 +42,26 @@ def data_path(relative):
     return os.path.join(config["data_root"], relative)
 
 
-def dataset_source():
-    """The dataset index as given: built by a rule, or the configured folder (read by validate_inputs)."""
-    if config["dataset"]["kind"] == "folder":
-        return data_path(".")
-    return run_path("dataset")
+def dataset_tree(name="dataset"):
+    """The tree of the training dataset (``name`` dataset: data_root) or of the evaluation dataset (eval_dataset.data_root)."""
+    return data_path(".") if name == "dataset" else os.path.join(config["eval_dataset"]["data_root"], ".")
+
+
+def dataset_source(name="dataset"):
+    """The index of dataset ``name`` (dataset | eval_dataset) as given: built by a rule, or the configured folder (read by validate_inputs)."""
+    if config[name]["kind"] == "folder":
+        return dataset_tree(name)
+    return run_path(name)
 
 
 def dataset_root():
     """The dataset index every stage reads: the one validate_inputs checked (rules/validate.smk)."""
     return run_path("validated_index")
+
+
+def eval_root():
+    """The index predictions are made on and scored against: the validated eval_dataset, or the training dataset's."""
+    return run_path("eval_validated_index") if EVAL_DATASET else dataset_root()
 
 
 def precomputed_guidance():
@@ -109,16 +123,16 @@ SONET_LABEL_NAMES = {
 }
 
 
-def dataset_has_boxes():
-    """Whether the dataset index will have object boxes (boxes.csv): the generated dataset and
-    Cityscapes always, VOC when its tree has the XML annotations, a folder with its boxes.csv.
-    Without boxes the box-driven SONet labels (B, G^B, G^B_ign) are not planned."""
-    kind = config["dataset"]["kind"]
+def dataset_has_boxes(name="dataset"):
+    """Whether the index of dataset ``name`` will have object boxes (boxes.csv): the generated dataset,
+    Cityscapes and Open Images always, VOC when its tree has the XML annotations, a folder with its
+    boxes.csv. Without boxes the box-driven SONet labels (B, G^B, G^B_ign) are not planned."""
+    kind = config[name]["kind"]
     if kind == "voc":
-        return os.path.isdir(data_path("Annotations"))
+        return os.path.isdir(os.path.join(dataset_tree(name), "Annotations"))
     if kind == "folder":
-        return os.path.isfile(data_path("boxes.csv"))
-    return kind in ("generated", "cityscapes")
+        return os.path.isfile(os.path.join(dataset_tree(name), "boxes.csv"))
+    return kind in ("generated", "cityscapes", "openimages")
 
 
 # the SONet supervisions and pseudo-label kinds this dataset allows
@@ -161,6 +175,14 @@ def sonet_label_inputs(wildcards):
     return inputs
 
 
+def eval_sonet_label_inputs(wildcards):
+    """Inputs of eval_sonet_labels (fine-tuning, Table 1c O + V): eval_dataset's boxes and its objectness maps when used."""
+    inputs = {"dataset": eval_root()}
+    if "objectness" in wildcards.kind:
+        inputs["objectness"] = run_path(f"eval_objectness/{wildcards.setting}")
+    return inputs
+
+
 def train_settings(stage):
     """The shared training section overlaid with the stage's own overrides."""
     return {**config["train"], **config[stage]["train"]}
@@ -174,11 +196,12 @@ def prediction_dirs(models):
     }
 
 
-def split_shards(split):
-    """Names of the shards of the per-image stages on ``split``: ``shards``, or one per ``shard_size`` images."""
+def split_shards(split, name="dataset"):
+    """Names of the shards of the per-image stages on ``split`` of dataset ``name``: ``shards``, or one per ``shard_size`` images."""
     count = config["shards"]
     if count == "auto":
-        size = split_size_hint(config["dataset"]["kind"], config["data_root"], config["dataset"], split)
+        data_root = config["data_root"] if name == "dataset" else config[name]["data_root"]
+        size = split_size_hint(config[name]["kind"], data_root, config[name], split)
         count = auto_shard_count(size, config["shard_size"])
     return shard_names(count)
 
@@ -188,11 +211,16 @@ def shard_path(relative):
     return run_path(f"shards/{relative}")
 
 
-def shard_parts(relative):
-    """Input function of a gather rule: every shard's :func:`shard_path` (other wildcards as the job's)."""
+def shard_parts(relative, name=None):
+    """Input function of a gather rule: every shard's :func:`shard_path` (other wildcards as the job's).
+
+    The shards are those of dataset ``name``'s split; by default of the evaluated dataset for a
+    ``{split}`` of predictions, else of the training dataset's train_split.
+    """
 
     def parts(wildcards):
-        split = wildcards.get("split", TRAIN_SPLIT)
-        return expand(shard_path(relative), shard=split_shards(split), **dict(wildcards.items()))
+        dataset = name or (EVALUATED_DATASET if "split" in dict(wildcards.items()) else "dataset")
+        split = wildcards.get("split", config[dataset]["train_split"])
+        return expand(shard_path(relative), shard=split_shards(split, dataset), **dict(wildcards.items()))
 
     return parts

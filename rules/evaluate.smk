@@ -3,7 +3,7 @@
 
 rule predict:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         checkpoint=run_path("checkpoints/{model}.pt"),
     output:
         predictions=run_path("predictions/{model}/{split}.h5"),
@@ -59,7 +59,7 @@ ruleorder: predict_train > predict
 
 rule postprocess_crf:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         predictions=run_path("predictions/{model}/{split}.h5"),
     output:
         crf=directory(shard_path("segmentation/{model}/{split}/{shard}/crf")),
@@ -122,7 +122,7 @@ use rule evaluate_pseudo_labels as evaluate_ca_labels with:
 
 rule evaluate:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         predictions=[path for dirs in prediction_dirs(WEAK_MODELS).values() for path in dirs.values()],
     output:
         run_path("metrics/segmentation.csv"),
@@ -141,7 +141,7 @@ rule evaluate:
 
 use rule evaluate as evaluate_supervised with:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         predictions=list(prediction_dirs(["supervised"])["supervised"].values()),
     output:
         run_path("metrics/segmentation_supervised.csv"),
@@ -173,7 +173,7 @@ rule weak_vs_full:
 
 rule export_voc_test:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         labels=run_path("segmentation/retrain/test/ms_crf"),
     output:
         directory(run_path("VOC2012/Segmentation/comp6_test_cls")),

@@ -58,7 +58,7 @@ EVALUATION_PANELS = [["image", "image", None], ["GT", "gt", None]] + [
 
 rule figure_evaluation_images:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         **panel_sources(EVALUATION_PANELS),
     output:
         report(

@@ -82,7 +82,7 @@ use rule evaluate_pseudo_labels as evaluate_sonet_labels with:
 
 use rule evaluate as evaluate_sonet with:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         predictions=lambda wildcards: [
             path for dirs in prediction_dirs(sonet_models(wildcards.supervision)).values() for path in dirs.values()
         ],
@@ -112,7 +112,7 @@ use rule train_sonet as train_sonet_supervised with:
 
 use rule evaluate as evaluate_sonet_vs_full with:
     input:
-        dataset=dataset_root(),
+        dataset=eval_root(),
         predictions=[path for dirs in prediction_dirs([SONET_GB_MODEL, "sonet-supervised-none"]).values() for path in dirs.values()],
     output:
         run_path("metrics/sonet_segmentation_supervised.csv"),

@@ -11,7 +11,7 @@ rule validate_inputs:
         report=shard_path("validation/{shard}.json"),
     params:
         train_split=TRAIN_SPLIT,
-        eval_split=EVAL_SPLIT,
+        eval_split=None if EVAL_DATASET else EVAL_SPLIT,  # with eval_dataset no split of this one is evaluated
     threads: config["threads"]["per_image"]
     resources:
         mem_mb=config["mem_mb"]["per_image"],
@@ -33,7 +33,7 @@ rule gather_validation:
         index=directory(dataset_root()),
     params:
         train_split=TRAIN_SPLIT,
-        eval_split=EVAL_SPLIT,
+        eval_split=None if EVAL_DATASET else EVAL_SPLIT,
         empty_labels=config["dataset"]["empty_labels"],
     log:
         # a log, so that Snakemake keeps the list of problems when the rule fails
@@ -46,6 +46,40 @@ rule gather_validation:
         "../workflow_scripts/gather_validation.py"
 
 
+# eval_dataset (SONet Table 1c): its index checked the same way, and its classes against the training dataset's.
+if EVAL_DATASET:
+
+    use rule validate_inputs as validate_eval_inputs with:
+        input:
+            dataset=dataset_source("eval_dataset"),
+            guidance=[],  # no guidance map is read on the evaluation dataset
+        output:
+            report=shard_path("eval_validation/{shard}.json"),
+        params:
+            train_split=config["eval_dataset"]["train_split"],
+            eval_split=EVAL_SPLIT,
+        log:
+            run_path("logs/validate_eval_inputs/{shard}.log"),
+        benchmark:
+            run_path("benchmarks/validate_eval_inputs/{shard}.tsv")
+
+    use rule gather_validation as gather_eval_validation with:
+        input:
+            dataset=dataset_source("eval_dataset"),
+            reports=shard_parts("eval_validation/{shard}.json", "eval_dataset"),
+            same_classes_as=dataset_root(),
+        output:
+            index=directory(run_path("eval_validated_index")),
+        params:
+            train_split=config["eval_dataset"]["train_split"],
+            eval_split=EVAL_SPLIT,
+            empty_labels=config["eval_dataset"]["empty_labels"],
+        log:
+            log=run_path("logs/gather/eval_validation.log"),
+            report=run_path("eval_validation.txt"),
+
+
 rule validate:
     input:
         dataset_root(),
+        eval_root(),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow_helpers import REPO, empty_cityscapes_tree, empty_coco_tree, empty_voc_tree
+from workflow_helpers import REPO, empty_cityscapes_tree, empty_coco_tree, empty_openimages_tree, empty_voc_tree
 
 README = (REPO / "README.md").read_text()
 COMMAND = re.compile(r"^\s*(snakemake|make|wsss)\b")
@@ -81,7 +81,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     empty_voc_tree(data / "VOC2012")
     empty_coco_tree(data / "coco2014")
     empty_cityscapes_tree(data / "cityscapes")
+    empty_openimages_tree(data / "openimages")
     (work / "data" / "cocostuff").mkdir(parents=True)  # configs/cityscapes_sonet.yaml: objectness.source_root
+    empty_voc_tree(work / "data" / "VOC2012")  # configs/openimages_to_voc12_sonet.yaml: eval_dataset.data_root
     empty_voc_tree(root / "shared" / "data" / "voc12_sample")  # configs/voc12_sample.yaml: ../shared/data/voc12_sample
     return work
 

@@ -167,3 +167,12 @@ def empty_cityscapes_tree(root: Path) -> Path:
             for suffix in suffixes:
                 (root / folder / split / city / f"{stem}{suffix}").touch()
     return root
+
+
+def empty_openimages_tree(root: Path) -> Path:
+    """An Open Images-shaped tree (configs/openimages_to_voc12_sonet.yaml): one empty image, empty box and class CSVs."""
+    (root / "train").mkdir(parents=True)
+    (root / "train" / "000002b66c9c498e.jpg").touch()
+    for name in ("train-annotations-bbox.csv", "class-descriptions-boxable.csv"):
+        (root / name).touch()
+    return root

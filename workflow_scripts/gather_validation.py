@@ -1,4 +1,4 @@
-"""Rule gather_validation -> wsss_core.data.validation.finish_validation."""
+"""Rules gather_validation and gather_eval_validation -> wsss_core.data.validation.finish_validation."""
 
 from wsss_core.data.validation import finish_validation
 from wsss_core.logs import log_to
@@ -12,4 +12,5 @@ with log_to(snakemake.log.log, snakemake.rule):
         train_split=snakemake.params.train_split,
         eval_split=snakemake.params.eval_split,
         empty_labels=snakemake.params.empty_labels,
+        same_classes_as=snakemake.input.get("same_classes_as"),
     )

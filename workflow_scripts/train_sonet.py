@@ -1,4 +1,5 @@
-"""Rules train_sonet and train_sonet_supervised (no label inputs: ground truth) -> wsss_core.sonet.stage.train_sonet (Eq. 5)."""
+"""Rules train_sonet, train_sonet_supervised (no label inputs: ground truth) and finetune_sonet (an init checkpoint)
+-> wsss_core.sonet.stage.train_sonet (Eq. 5)."""
 
 from wsss_core.engine.distributed import run_training
 from wsss_core.logs import log_to
@@ -17,6 +18,7 @@ with log_to(snakemake.log[0], snakemake.rule):
             "model_config": snakemake.params.model,
             "train_config": snakemake.params.train,
             "objectness_threshold": snakemake.params.objectness_threshold,
+            "init_checkpoint": snakemake.input.get("init"),
             "threads": snakemake.threads,
         },
         gpus=snakemake.resources.gpu,

@@ -1,4 +1,4 @@
-"""Build the dataset index of a real dataset tree (PASCAL VOC 2012 + SBD, MS COCO 2014, Cityscapes)."""
+"""Build the dataset index of a real dataset tree (PASCAL VOC 2012 + SBD, MS COCO 2014, Cityscapes, Open Images V5)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any, Mapping
 
 from wsss_core.data.cityscapes import index_cityscapes
 from wsss_core.data.coco import index_coco
+from wsss_core.data.openimages import CLASS_DESCRIPTIONS, index_openimages
 from wsss_core.data.voc import index_voc
 
-DATASET_KINDS = ("voc", "coco", "cityscapes")
+DATASET_KINDS = ("voc", "coco", "cityscapes", "openimages")
 
 
 def index_dataset(
@@ -20,6 +21,8 @@ def index_dataset(
     splits: Mapping[str, Any],
     holdout: Mapping[str, Any] | None = None,
     mask_cache: str | Path | None = None,
+    class_map: str | Mapping[str, str] = "openimages_to_voc",
+    class_descriptions: str = CLASS_DESCRIPTIONS,
     record_problems: bool = False,
 ) -> None:
     """Write the index of ``data_root`` (a ``kind`` dataset) to ``output_dir``.
@@ -29,6 +32,9 @@ def index_dataset(
     ``coco``: ``splits`` maps split names to ``[image dir, instances json]``;
     semantic masks are built once into ``mask_cache``.
     ``cityscapes``: ``splits`` maps split names to ``leftImg8bit/`` split directories.
+    ``openimages``: ``splits`` maps split names to ``[image dir, box csv]``;
+    ``class_map`` (named or display name -> VOC class) picks the classes, read
+    from ``class_descriptions``.
     The problems of single images are raised together, or with ``record_problems``
     recorded in the index for the input check (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
@@ -50,5 +56,16 @@ def index_dataset(
         if holdout:
             raise ValueError("dataset.holdout is supported for voc datasets only")
         index_cityscapes(data_root, output_dir, splits=splits, record_problems=record_problems)
+    elif kind == "openimages":
+        if holdout:
+            raise ValueError("dataset.holdout is supported for voc datasets only")
+        index_openimages(
+            data_root,
+            output_dir,
+            splits={name: tuple(pair) for name, pair in splits.items()},
+            class_map=class_map,
+            class_descriptions=class_descriptions,
+            record_problems=record_problems,
+        )
     else:
         raise ValueError(f"dataset kind {kind!r} has no index builder; available: {DATASET_KINDS}")

@@ -3,7 +3,7 @@
 The workflow sizes its default number of shards with this when it plans the
 jobs, before any rule has run, so it reads only what the configuration points
 at: the generator's settings, a folder's ``image_labels.csv``, a VOC id list, a
-COCO image directory or a Cityscapes ``leftImg8bit/<split>``. It is an estimate (a VOC ``holdout`` is not applied).
+COCO or Open Images image directory or a Cityscapes ``leftImg8bit/<split>``. It is an estimate (a VOC ``holdout`` is not applied).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def split_size_hint(kind: str, data_root: str | Path | None, dataset: Mapping[st
         id_list = root / entry
         # lenient: index_dataset records an id listed twice, validate_inputs reports it
         return len(read_id_list(id_list, IndexProblems(record=True))) if id_list.is_file() else None
-    if kind == "coco":
+    if kind in ("coco", "openimages"):
         image_dir = root / entry[0]
         if not image_dir.is_dir():
             return None

@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from wsss_core.data.dataset import write_index_files
+from wsss_core.data.dataset import load_index, write_index_files
 from wsss_core.data.index_scan import IndexScan, scan_index
 from wsss_core.io import IGNORE_LABEL, InputError, atomic_directory, atomic_path, check_size, read_gray, read_label_map, read_rgb
 from wsss_core.parallel import map_images
@@ -81,7 +81,7 @@ def check_item(item: Item, num_classes: int) -> list[str]:
     return problems
 
 
-def _items(scan: IndexScan, ids: Sequence[str], eval_split: str, train_split: str, guidance_dir: Path | None) -> list[Item]:
+def _items(scan: IndexScan, ids: Sequence[str], eval_split: str | None, train_split: str, guidance_dir: Path | None) -> list[Item]:
     split_of = {image_id: split for image_id, split, _ in scan.rows}
     return [
         (
@@ -108,14 +108,14 @@ def check_shard(
     output_report: str | Path,
     *,
     train_split: str,
-    eval_split: str,
+    eval_split: str | None,
     guidance_dir: str | Path | None = None,
     shard: Shard,
     workers: int = 1,
 ) -> None:
     """Check the images of every split in ``shard``; write ``{"images": n, "problems": [...]}`` to ``output_report``.
 
-    Masks must exist for the images of ``eval_split``; with ``guidance_dir``
+    Masks must exist for the images of ``eval_split`` (None: of no split); with ``guidance_dir``
     (precomputed guidance) every image of ``train_split`` needs ``<id>.png`` there.
     """
     scan = scan_index(dataset_root)
@@ -159,6 +159,19 @@ def _write_validated_index(scan: IndexScan, excluded: set[str], train_split: str
             shutil.copyfile(scan.root / "boxes.csv", tmp / "boxes.csv")
 
 
+def _class_mismatch(scan: IndexScan, training_index: Path) -> list[str]:
+    """One problem line when the classes of ``scan`` are not those of the training index, in order."""
+    trained = tuple(load_index(training_index).class_names)
+    if tuple(scan.class_names) == trained:
+        return []
+    return [
+        (
+            f"{scan.root / 'classes.txt'}: classes {list(scan.class_names)} differ from those the models are trained on "
+            f"({training_index / 'classes.txt'}: {list(trained)})"
+        )
+    ]
+
+
 def finish_validation(
     dataset_root: str | Path,
     shard_reports: Sequence[str | Path],
@@ -166,19 +179,26 @@ def finish_validation(
     output_index: str | Path,
     *,
     train_split: str,
-    eval_split: str,
+    eval_split: str | None,
     empty_labels: str = "exclude",
+    same_classes_as: str | Path | None = None,
 ) -> None:
     """Join the shard reports and the index's own problems into ``report``; fail once, or write ``output_index``.
 
+    ``eval_split`` None: no split of this dataset is evaluated (the models are
+    scored on another one). ``same_classes_as``: the index of the dataset the
+    models are trained on; classes that differ from its ``classes.txt`` (names
+    or order) are a problem, as predictions would be scored against other classes.
     Raises :class:`InputError` (after ``report`` is written) when any problem was found.
     """
     scan = scan_index(dataset_root)
     problems = list(scan.problems)
     splits = scan.split_ids()
-    for split in dict.fromkeys((train_split, eval_split)):
+    for split in dict.fromkeys(split for split in (train_split, eval_split) if split is not None):
         if not splits.get(split) and scan.class_names:
             problems.append(f"{scan.labels_file}: no image in split {split!r} (splits present: {sorted(splits)})")
+    if same_classes_as is not None:
+        problems += _class_mismatch(scan, Path(same_classes_as))
     excluded, warnings, empty_problems = _empty_labels(scan, train_split, empty_labels)
     problems += empty_problems
     checked = 0

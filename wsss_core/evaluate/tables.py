@@ -131,7 +131,8 @@ def evaluate_segmentation(
     return table
 
 
-def _model_rows(csv_path: str | Path, model: str) -> pd.DataFrame:
+def model_rows(csv_path: str | Path, model: str) -> pd.DataFrame:
+    """The rows of ``model`` in an evaluation table (:func:`evaluate_segmentation`); none is an error naming the file."""
     table = pd.read_csv(csv_path)
     table = table[table["model"] == model]
     if table.empty:
@@ -152,8 +153,8 @@ def compare_supervision(
     The rows of ``weak_model`` in ``weak_csv`` and of ``full_model`` in
     ``full_csv`` (one file may hold both); e.g. Table 4 (SONet on G^B vs. full).
     """
-    weak = _model_rows(weak_csv, weak_model)
-    full = _model_rows(full_csv, full_model)
+    weak = model_rows(weak_csv, weak_model)
+    full = model_rows(full_csv, full_model)
     table = weak[["postprocessing", "mIoU"]].merge(
         full[["postprocessing", "mIoU"]], on="postprocessing", suffixes=("_weak", "_full")
     )

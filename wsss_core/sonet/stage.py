@@ -15,6 +15,7 @@ from wsss_core.engine.fit import fit, start_stage
 from wsss_core.engine.resume import fingerprint
 from wsss_core.io import InputError
 from wsss_core.losses import class_agnostic_loss, segmentation_loss
+from wsss_core.models.checkpoint import load_model
 from wsss_core.models.sonet import build_sonet
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,15 @@ def train_sonet(
     model_config: dict[str, Any],
     train_config: dict[str, Any],
     objectness_threshold: float = 0.5,
+    init_checkpoint: str | Path | None = None,
     threads: int | None = None,
 ) -> None:
     """Train SONet from scratch (apart from ``backbone_weights``) on the images of ``split`` (Eq. 5).
+
+    With ``init_checkpoint`` (a SONet checkpoint) training continues from that
+    network instead, which also fixes the architecture (``model_config`` is
+    not used): the fine-tuning of Table 1(c), O + V, where the SONet trained on
+    Open Images goes on training on VOC12 train with VOC's own G^B.
 
     ``seg_label_dir`` holds the pseudo labels G (label PNGs, 255 = ignore),
     ``objectness_dir`` the objectness maps O (0-255 PNGs), binarised as
@@ -65,7 +72,12 @@ def train_sonet(
     seg_dir, objectness = (label_dirs or [None, None])
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
-    model = build_sonet({**model_config, "num_classes": index.num_classes})
+    if init_checkpoint is None:
+        model = build_sonet({**model_config, "num_classes": index.num_classes})
+    else:
+        model = load_model(init_checkpoint, num_classes=index.num_classes)
+        if model.model_config.get("kind") != "sonet":
+            raise InputError(f"{init_checkpoint}: not a SONet checkpoint (model_config kind is {model.model_config.get('kind')!r})")
     ids = index.ids(split)
     dataset = WeakLabelDataset(
         index, ids, config, seg_label_dir=seg_dir, ca_label_dir=objectness, ground_truth=not label_dirs,
@@ -75,8 +87,10 @@ def train_sonet(
         **asdict(config), "model": model.model_config, "objectness_threshold": objectness_threshold,
         "ground_truth": not label_dirs,
     }
-    run_id = fingerprint("sonet", settings, [Path(dataset_root) / "image_labels.csv", *label_dirs])
-    log.info("sonet: training %s on %d %s images", model.model_config["arch"], len(ids), split)
+    inputs = [Path(dataset_root) / "image_labels.csv", *label_dirs, *([Path(init_checkpoint)] if init_checkpoint else [])]
+    run_id = fingerprint("sonet", settings, inputs)
+    start = f" from {init_checkpoint}" if init_checkpoint else ""
+    log.info("sonet: training %s%s on %d %s images", model.model_config["arch"], start, len(ids), split)
     fit(
         model, dataset, config, device, stage="sonet", losses=sonet_losses, output_checkpoint=Path(output_checkpoint),
         log_csv=Path(log_csv), fingerprint=run_id,

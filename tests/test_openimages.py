@@ -1,0 +1,205 @@
+"""Open Images indexing (class map, box conversion, streaming, collected problems) and SONet across datasets (Table 1c)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dataset_trees import (
+    OPENIMAGES_NAMES,
+    write_openimages_tree,
+    write_scene_objectness_source,
+    write_voc_tree,
+)
+from workflow_helpers import (
+    TINY,
+    empty_openimages_tree,
+    empty_voc_tree,
+    job_counts,
+    merge,
+    run_snakemake,
+    write_config,
+)
+
+from wsss_core.data import openimages
+from wsss_core.data.dataset import PROBLEMS_FILE, load_index, read_boxes
+from wsss_core.data.openimages import (
+    OPENIMAGES_TO_VOC,
+    index_openimages,
+    pixel_box,
+    resolve_class_map,
+)
+from wsss_core.data.voc import VOC_CLASSES
+from wsss_core.evaluate.cross_dataset import PAPER_TABLE_1C
+from wsss_core.io import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+SPLITS = {"train": ["train", "train-annotations-bbox.csv"]}
+BOX_CSV = "train-annotations-bbox.csv"
+
+
+@pytest.fixture()
+def openimages_root(tmp_path: Path) -> Path:
+    return write_openimages_tree(tmp_path / "openimages", 6)
+
+
+def _drawn_boxes(root: Path) -> dict[str, list[tuple[int, int, int, int, int]]]:
+    """The boxes the fixture drew, as (VOC class, x0, y0, x1, y1), from its CSV's mapped rows and the image sizes."""
+    table = pd.read_csv(root / BOX_CSV)
+    voc_of_mid = {mid: VOC_CLASSES.index(name) + 1 for name, (mid, _) in OPENIMAGES_NAMES.items()}
+    boxes: dict[str, list[tuple[int, int, int, int, int]]] = {}
+    for row in table[table["LabelName"].isin(voc_of_mid)].itertuples():
+        if (root / "train" / f"{row.ImageID}.jpg").is_file():
+            w, h = 64, 48
+            box = (round(row.XMin * w), round(row.YMin * h), round(row.XMax * w), round(row.YMax * h))
+            boxes.setdefault(row.ImageID, []).append((voc_of_mid[row.LabelName], *box))
+    return boxes
+
+
+def test_voc_classes_labels_and_pixel_boxes(openimages_root: Path, tmp_path: Path) -> None:
+    index_openimages(openimages_root, tmp_path / "index", splits=SPLITS)
+    index = load_index(tmp_path / "index")
+    assert index.class_names == VOC_CLASSES
+    expected = _drawn_boxes(openimages_root)
+    assert set(index.ids("train")) == set(expected)  # every image with a mapped box, none of the CSV's other images
+    assert read_boxes(tmp_path / "index" / "boxes.csv", index.num_classes) == expected  # Tree boxes dropped
+    for image_id, boxes in expected.items():
+        assert index.present_classes(image_id) == tuple(sorted({box[0] for box in boxes}))
+        assert not index.has_mask(image_id)
+
+
+def test_the_class_map_follows_display_names(openimages_root: Path, tmp_path: Path) -> None:
+    assert sorted(set(OPENIMAGES_TO_VOC.values())) == sorted(VOC_CLASSES)  # every VOC class has an Open Images class
+    assert {name for name, target in OPENIMAGES_TO_VOC.items() if target == "person"} == {"Person", "Man", "Woman", "Boy", "Girl"}
+    index_openimages(openimages_root, tmp_path / "index", splits=SPLITS, class_map={"Dog": "dog", "Tree": "pottedplant"})
+    index = load_index(tmp_path / "index")
+    dog, plant = VOC_CLASSES.index("dog") + 1, VOC_CLASSES.index("pottedplant") + 1
+    assert index.ids("train") and all(set(labels) <= {dog, plant} and plant in labels for labels in index.image_labels.values())
+    with pytest.raises(ValueError, match="not VOC classes"):
+        resolve_class_map({"Dog": "hound"})
+    with pytest.raises(InputError, match=r"class-descriptions-boxable.csv: no class with display name\(s\) \['Unicorn'\]"):
+        index_openimages(openimages_root, tmp_path / "other", splits=SPLITS, class_map={"Unicorn": "horse"})
+
+
+def test_pixel_box_conversion() -> None:
+    assert pixel_box(0.0, 1.0, 0.0, 1.0, (48, 64)) == (0, 0, 64, 48)
+    assert pixel_box(7 / 48, 0.5, 0.145833, 0.5, (48, 48)) == (7, 7, 24, 24)  # 0.145833 * 48 = 6.99998: edge 7
+    assert pixel_box(0.1, 0.12, 0.5, 0.5, (10, 10)) == (1, 5, 2, 6)  # at least one pixel, partial pixels covered
+    assert pixel_box(1.0, 1.0, 0.0, 0.3, (10, 10)) == (9, 0, 10, 3)  # a box on the last column stays inside
+    for bad in ((0.5, 0.4, 0.0, 1.0), (-0.1, 0.5, 0.0, 1.0), (0.0, 1.2, 0.0, 1.0)):
+        with pytest.raises(ValueError, match="not inside 0..1"):
+            pixel_box(*bad, (10, 10))
+
+
+def test_the_box_csv_is_streamed_in_chunks(openimages_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    chunks: list[int] = []
+    real_read_csv = pd.read_csv
+
+    def recording_read_csv(*args, **kwargs):
+        result = real_read_csv(*args, **kwargs)
+        if Path(args[0]).name == BOX_CSV and "chunksize" in kwargs:
+            assert kwargs["usecols"] == list(openimages.BOX_CSV_COLUMNS)
+            return (chunks.append(len(chunk)) or chunk for chunk in result)
+        assert kwargs.get("nrows") == 0 or Path(args[0]).name != BOX_CSV, "the box CSV is read whole"
+        return result
+
+    monkeypatch.setattr(openimages.pd, "read_csv", recording_read_csv)
+    index_openimages(openimages_root, tmp_path / "index", splits=SPLITS, chunksize=4)
+    rows = len(real_read_csv(openimages_root / BOX_CSV))
+    assert chunks == [4] * (rows // 4) + ([rows % 4] if rows % 4 else [])
+    monkeypatch.undo()
+    index_openimages(openimages_root, tmp_path / "whole", splits=SPLITS, chunksize=10_000)
+    for name in ("image_labels.csv", "boxes.csv", "files.csv"):
+        assert (tmp_path / "index" / name).read_text() == (tmp_path / "whole" / name).read_text()
+
+
+def test_every_bad_image_is_named_in_one_run(openimages_root: Path, tmp_path: Path) -> None:
+    ids = sorted(_drawn_boxes(openimages_root))
+    broken_image = openimages_root / "train" / f"{ids[0]}.jpg"
+    broken_image.write_bytes(b"not a jpeg")
+    table = pd.read_csv(openimages_root / BOX_CSV)
+    table.loc[table["ImageID"] == ids[1], "XMax"] = 1.5
+    table.to_csv(openimages_root / BOX_CSV, index=False)
+    with pytest.raises(InputError) as raised:
+        index_openimages(openimages_root, tmp_path / "index", splits=SPLITS)
+    message = str(raised.value)
+    assert "2 problem(s)" in message and str(broken_image) in message
+    assert re.search(rf"{re.escape(BOX_CSV)}: image '{ids[1]}', class /m/\w+: normalised box .* not inside 0..1", message)
+    assert not (tmp_path / "index").exists()
+    index_openimages(openimages_root, tmp_path / "index", splits=SPLITS, record_problems=True)
+    assert len((tmp_path / "index" / PROBLEMS_FILE).read_text().splitlines()) == 2
+    assert set(load_index(tmp_path / "index").ids("train")) == set(ids[2:])
+
+
+def test_file_errors_name_the_file(openimages_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=re.escape(str(openimages_root / "validation"))):
+        index_openimages(openimages_root, tmp_path / "index", splits={"train": ["validation", BOX_CSV]})
+    table = pd.read_csv(openimages_root / BOX_CSV).drop(columns=["YMax"])
+    table.to_csv(openimages_root / BOX_CSV, index=False)
+    with pytest.raises(InputError, match=rf"{re.escape(BOX_CSV)}: missing column\(s\) \['YMax'\]"):
+        index_openimages(openimages_root, tmp_path / "index", splits=SPLITS)
+    (openimages_root / "class-descriptions-boxable.csv").unlink()
+    with pytest.raises(InputError, match="class-descriptions-boxable.csv: Open Images class-description file not found"):
+        index_openimages(openimages_root, tmp_path / "index", splits=SPLITS)
+
+
+def test_cross_dataset_paper_config_plans_every_rule(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    empty_voc_tree(work / "data" / "VOC2012")
+    (work / "data" / "cocostuff").mkdir()
+    data_root = empty_openimages_tree(tmp_path / "openimages")
+    command = [
+        sys.executable, "-m", "snakemake", "o_plus_v", "-s", str(REPO / "Snakefile"), "-d", str(work), "-n", "--cores", "2",
+        "--configfile", str(REPO / "configs" / "openimages_to_voc12_sonet.yaml"), "--config", f"data_root={data_root}",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    counts = job_counts(result.stdout)
+    assert counts["index_dataset"] == 2 and counts["gather_validation"] == 1 and counts["gather_eval_validation"] == 1
+    assert counts["train_sonet"] == 3 and counts["finetune_sonet"] == 2  # B, G^B, G^B_ign; G^B and G^B_ign fine-tuned
+    assert {"train_objectness", "objectness_maps", "eval_objectness_maps", "sonet_labels", "eval_sonet_labels", "predict",
+            "evaluate_sonet_cross_dataset", "sonet_cross_dataset_table"} <= set(counts)  # fmt: skip
+    assert "results/openimages_to_voc12_sonet/metrics/sonet_cross_dataset.csv" in result.stdout
+
+
+def test_cross_dataset_dag_writes_table_1c(tmp_path: Path) -> None:
+    """Open Images fixture -> VOC fixture: index both, objectness, G^B, SONet O -> V, fine-tuning O + V, Table 1(c)."""
+    openimages_root = write_openimages_tree(tmp_path / "openimages", 8)
+    voc_root = write_voc_tree(tmp_path / "VOC2012", {"train": 4, "val": 3})
+    source = write_scene_objectness_source(tmp_path / "source", 8)
+    config = merge(
+        TINY,
+        {
+            "run": "cross_tiny", "method": "sonet", "supervision": "box", "data_root": str(openimages_root),
+            "dataset": {"kind": "openimages", "splits": SPLITS},
+            "eval_dataset": {
+                "kind": "voc", "data_root": str(voc_root),
+                "splits": {"train": "ImageSets/Segmentation/train.txt", "val": "ImageSets/Segmentation/val.txt"},
+            },
+            "guidance": {"method": "objectness", "objectness_setting": "overlapping"},
+            "objectness": {"source_kind": "folder", "source_root": str(source)},
+            "sonet": {"train": {"epochs": 3, "lr": 0.05, "crop_size": 48}},
+            "finetune": {"train": {"epochs": 1}},
+            "inference": {"scales": [1.0], "flip": False},
+        },
+    )  # fmt: skip
+    config["dataset"].pop("generator")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run_snakemake(workdir, "o_plus_v", "--configfile", str(write_config(workdir / "tiny.yaml", config)))
+    run = workdir / "results" / "cross_tiny"
+    table = pd.read_csv(run / "metrics" / "sonet_cross_dataset.csv")
+    assert table[["setting", "labels"]].values.tolist() == [["O -> V", "B"], ["O -> V", "G^B"], ["O + V", "G^B"]]
+    scores = table[["mIoU_plain", "mIoU_ms", "mIoU_crf", "mIoU_ms_crf"]].to_numpy()
+    assert np.isfinite(scores).all() and (scores > 0).all() and (scores <= 100).all()
+    assert table["paper"].tolist() == [PAPER_TABLE_1C[("O -> V", "B")], PAPER_TABLE_1C[("O -> V", "G^B")], PAPER_TABLE_1C[("O + V", "G^B")]]
+    per_class = pd.read_csv(run / "metrics" / "sonet_segmentation_o_to_v.csv")
+    assert list(per_class.columns[2:-1]) == ["background", *VOC_CLASSES]  # scored on the VOC classes of the VOC fixture
+    assert len(load_index(run / "eval_validated_index").ids("val")) == 3
+    history = pd.read_csv(run / "train_logs" / "sonet_finetuned-box_objectness-overlapping.csv")
+    assert len(history) == 1 and np.isfinite(history["loss"]).all()
