@@ -128,12 +128,12 @@ rule sonet_supervised:
 # evaluated on eval_dataset (O -> V), and the table with the fine-tuned SONets (O + V).
 rule o_to_v:
     input:
-        run_path("metrics/sonet_segmentation_o_to_v.csv"),
+        lambda wildcards: cross_dataset_target("metrics/sonet_segmentation_o_to_v.csv"),
 
 
 rule o_plus_v:
     input:
-        run_path("metrics/sonet_cross_dataset.csv"),
+        lambda wildcards: cross_dataset_target("metrics/sonet_cross_dataset.csv"),
 
 
 rule voc_test:

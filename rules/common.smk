@@ -59,6 +59,16 @@ def dataset_root():
     return run_path("validated_index")
 
 
+def cross_dataset_target(relative):
+    """run_path(relative) for the targets of Table 1(c), which need a second dataset to evaluate on."""
+    if not EVAL_DATASET:
+        raise ValueError(
+            "targets o_to_v / o_plus_v evaluate on a second dataset: set eval_dataset (kind, data_root, splits), "
+            "as configs/openimages_to_voc12_sonet.yaml does"
+        )
+    return run_path(relative)
+
+
 def eval_root():
     """The index predictions are made on and scored against: the validated eval_dataset, or the training dataset's."""
     return run_path("eval_validated_index") if EVAL_DATASET else dataset_root()

@@ -4,6 +4,11 @@
 # The objectness network is the one trained for the training dataset; its maps are made on both.
 
 EVAL_TRAIN_SPLIT = config["eval_dataset"]["train_split"]
+if any(kind.startswith("box") for kind in config["finetune"]["kinds"]) and not dataset_has_boxes("eval_dataset"):
+    raise ValueError(
+        f"finetune.kinds {config['finetune']['kinds']} need the boxes of eval_dataset {config['eval_dataset']['data_root']!r} "
+        f"(kind {config['eval_dataset']['kind']}), and it has none (VOC: Annotations/*.xml; folder: boxes.csv)"
+    )
 # the models of each setting: O -> V, SONet on the training dataset's B and G^B; O + V, SONet
 # fine-tuned on eval_dataset from the one trained on the same kind of labels
 CROSS_DATASET_MODELS = {

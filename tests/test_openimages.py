@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,14 @@ def test_cross_dataset_paper_config_plans_every_rule(tmp_path: Path) -> None:
     assert {"train_objectness", "objectness_maps", "eval_objectness_maps", "sonet_labels", "eval_sonet_labels", "predict",
             "evaluate_sonet_cross_dataset", "sonet_cross_dataset_table"} <= set(counts)  # fmt: skip
     assert "results/openimages_to_voc12_sonet/metrics/sonet_cross_dataset.csv" in result.stdout
+
+    # what the cross-dataset setting needs is checked when the workflow starts
+    shutil.rmtree(work / "data" / "VOC2012" / "Annotations")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0 and "need the boxes of eval_dataset" in result.stdout + result.stderr
+    plain = [*command[:command.index("--configfile")], "--config", f"data_root={data_root}"]
+    result = subprocess.run(plain, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0 and "targets o_to_v / o_plus_v evaluate on a second dataset" in result.stdout + result.stderr
 
 
 def test_cross_dataset_dag_writes_table_1c(tmp_path: Path) -> None:
