@@ -38,11 +38,13 @@ def index_dataset(
     The problems of single images are raised together, or with ``record_problems``
     recorded in the index for the input check (:class:`~wsss_core.data.dataset.IndexProblems`).
     """
+    if kind not in DATASET_KINDS:
+        raise ValueError(f"dataset kind {kind!r} has no index builder; available: {DATASET_KINDS}")
+    if holdout and kind != "voc":
+        raise ValueError("dataset.holdout is supported for voc datasets only")
     if kind == "voc":
         index_voc(data_root, output_dir, splits=splits, holdout=holdout, record_problems=record_problems)
     elif kind == "coco":
-        if holdout:
-            raise ValueError("dataset.holdout is supported for voc datasets only")
         if mask_cache is None:
             raise ValueError("coco datasets need dataset.mask_cache")
         index_coco(
@@ -53,12 +55,8 @@ def index_dataset(
             record_problems=record_problems,
         )
     elif kind == "cityscapes":
-        if holdout:
-            raise ValueError("dataset.holdout is supported for voc datasets only")
         index_cityscapes(data_root, output_dir, splits=splits, record_problems=record_problems)
-    elif kind == "openimages":
-        if holdout:
-            raise ValueError("dataset.holdout is supported for voc datasets only")
+    else:  # openimages
         index_openimages(
             data_root,
             output_dir,
@@ -67,5 +65,3 @@ def index_dataset(
             class_descriptions=class_descriptions,
             record_problems=record_problems,
         )
-    else:
-        raise ValueError(f"dataset kind {kind!r} has no index builder; available: {DATASET_KINDS}")
