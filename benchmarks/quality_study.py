@@ -51,6 +51,9 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "CRF_d srgb 25": ({"crf": {"class_agnostic": {"bilateral_srgb": 25}}}, ["refine_ctlr"], PSEUDO),
         "CRF_d compat 5": ({"crf": {"class_agnostic": {"bilateral_compat": 5}}}, ["refine_ctlr"], PSEUDO),
     },
+    "schedule": {
+        "supervised 16 epochs": ({"supervised": {"train": {"epochs": 16}}}, ["train_supervised"], ["segmentation_supervised"]),
+    },
     "refresh": {
         "no refresh": ({"joint": {"ca_refresh_every": 0}}, ["train_joint"], ALL),
         "every epoch": ({"joint": {"ca_refresh_every": 1}}, ["train_joint"], ALL),

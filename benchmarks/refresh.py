@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="results/<run> of a finished DAG")
     parser.add_argument("--config", type=Path, default=None, help="the config file the run was made with")
     parser.add_argument("--every", type=int, default=None, help="refresh every N epochs (default: the run's)")
+    parser.add_argument("--versions", nargs="+", default=["today", "new", "overlap"], choices=["today", "new", "overlap"],
+                        help="what to train, each one joint stage (overlap: new with ca_refresh_overlap)")  # fmt: skip
     args = parser.parse_args()
     args.run = args.run.resolve()
     config = _inference(args.config)
@@ -73,11 +75,16 @@ def main() -> None:
     header(f"G_ca refresh in train_joint on {args.run} (refresh every {settings['every']} epochs)")
     rows = []
     with baseline_tree(args.baseline) as today, tempfile.TemporaryDirectory() as tmp:
-        result = run_snippet(TODAY.format(out=f"{tmp}/today", **settings), root=today, threads=args.threads)
-        rows.append({"version": "today", **result})
+        if "today" in args.versions:
+            # today's loader took a number of workers, 0 by default
+            today_settings = {**settings, "train": {**settings["train"], "num_workers": 0}}
+            result = run_snippet(TODAY.format(out=f"{tmp}/today", **today_settings), root=today, threads=args.threads)
+            rows.append({"version": "today", **result})
         for overlap in (False, True):
-            code = NEW.format(out=f"{tmp}/new{overlap}", overlap=overlap, batch_size=config["inference"]["batch_size"], **settings)
-            rows.append({"version": "new, overlap" if overlap else "new", **run_snippet(code, root=REPO, threads=args.threads)})
+            version = "new, overlap" if overlap else "new"
+            if ("overlap" if overlap else "new") in args.versions:
+                code = NEW.format(out=f"{tmp}/new{overlap}", overlap=overlap, batch_size=config["inference"]["batch_size"], **settings)
+                rows.append({"version": version, **run_snippet(code, root=REPO, threads=args.threads)})
     for row in rows:
         row["share_pct"] = 100.0 * row["refresh"] / row["wall"]
     print(table(rows, ["version", "wall", "refresh", "share_pct"]))
