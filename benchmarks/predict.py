@@ -6,10 +6,12 @@ Runs today's ``predict_split`` (the ``--baseline`` revision) and the new one
 on the first ``--images`` images of the eval and the train split, with the
 run's joint checkpoint and its inference settings (config.yaml, or the
 ``--config`` the run was made with). Host CPU = the process's CPU time minus
-the CPU time of the device work: the torch code from the normalised input
-tensor to the fused probabilities (network, resizing, softmax, max fusion:
-today's ``predict_probs``, the new ``predict_batch``), which a GPU takes over.
-Decoding, copies to numpy, float16 conversion, the store and the label PNGs
+the CPU time of the device work: the torch code on the device's tensors, from
+the normalised input tensor to the fused probabilities (network, resizing,
+softmax, max fusion: today's ``predict_probs``, the new ``predict_batch``)
+and, new, their float16 conversion, channel selection and argmax label maps
+(``device_outputs``), which a GPU takes over. Decoding, copies to numpy,
+today's numpy argmax and float16 conversion, the store and the label PNGs
 stay host work. The new writer thread is run in line so that its work is
 counted as host CPU. Then it compares HDF5 layouts on the arrays just written.
 """
@@ -58,6 +60,7 @@ NEW = TIMED_DEVICE + """
 import contextlib
 import wsss_core.inference.predict as predict
 predict.predict_batch = timed(predict.predict_batch)
+predict.device_outputs = timed(predict.device_outputs)
 class InLine:
     def submit(self, function, *args):
         function(*args)
@@ -65,7 +68,7 @@ predict.ordered_writer = lambda depth=8: contextlib.nullcontext(InLine())
 started = cpu()
 predict.predict_split({dataset!r}, {split!r}, {checkpoint!r}, {store!r}, arrays={arrays!r}, label_dirs={labels!r},
                       scales={scales!r}, flip={flip!r}, max_side={max_side!r}, batch_size={batch_size},
-                      threads={threads}, channel_epsilon={channel_epsilon!r})
+                      threads={threads}, channel_epsilon={channel_epsilon!r}, label_channels={label_channels!r})
 print(json.dumps({{"cpu": cpu() - started, "device": spent[0]}}))
 """
 
@@ -115,7 +118,8 @@ def measure(args, run: Path, split: str, arrays: list[str], labels: bool, root_t
             label_dirs = {"single": str(out / "plain"), "ms": str(out / "ms")} if labels else {}
             code = NEW.format(dataset=dataset, split=split, checkpoint=checkpoint, store=store, arrays=arrays,
                               labels=label_dirs, batch_size=inference["batch_size"], threads=args.threads,
-                              channel_epsilon=config["crf"]["label_epsilon"] if labels else 0.0, **settings)  # fmt: skip
+                              channel_epsilon=config["crf"]["label_epsilon"] if labels else 0.0,
+                              label_channels=not labels, **settings)  # fmt: skip
             result = run_snippet(code, root=REPO, threads=args.threads)
         host = (result["cpu"] - result["device"]) / args.images
         size = os.path.getsize(store) / args.images

@@ -15,6 +15,7 @@ rule predict:
         # classes the CRF runs over (above crf.label_epsilon somewhere)
         arrays=["seg_single", "seg_ms"],
         channel_epsilon=config["crf"]["label_epsilon"],
+        label_channels=False,
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
         max_side=config["inference"]["max_side"],
@@ -43,7 +44,9 @@ use rule predict as predict_train with:
     params:
         split=TRAIN_SPLIT,
         arrays=[f"seg_{config['ctlr']['prediction_variant']}", f"ca_{config['ctlr']['prediction_variant']}"],
-        channel_epsilon=0.0,  # CTLR reads every class
+        # of Pr_seg only background and the image's labels: what Supp (Eq. 6) leaves to Br_s
+        channel_epsilon=0.0,
+        label_channels=True,
         scales=config["inference"]["scales"],
         flip=config["inference"]["flip"],
         max_side=config["inference"]["max_side"],

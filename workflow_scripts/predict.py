@@ -17,5 +17,6 @@ with log_to(snakemake.log[0], snakemake.rule):
         max_side=snakemake.params.max_side,
         batch_size=snakemake.params.batch_size,
         channel_epsilon=snakemake.params.channel_epsilon,
+        label_channels=snakemake.params.label_channels,
         threads=snakemake.threads,
     )

@@ -3,9 +3,9 @@
 One group per image id holding named datasets and attributes; float arrays
 are stored as float16, maps (2-D and up) compressed with LZF after HDF5's
 byte shuffle (smaller and faster to write than LZF alone, see BENCHMARKS.md).
-A store written with a ``channel_epsilon`` keeps of each (C,H,W) float map
-only the channels whose value exceeds it somewhere (dataset attribute
-``channels``); readers get the whole map back, the other channels zero. A store is written to a
+A (C,H,W) map can be stored with only some of its channels (dataset
+attribute ``channels``: the prediction keeps the classes the later rule
+reads); readers get the whole map back, the other channels zero. A store is written to a
 temporary file and moved into place only when complete; the file attribute
 ``COMPLETE`` is written last, and readers refuse a store without it (one
 copied while incomplete, or written by a run that was killed outside the
@@ -19,7 +19,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -32,9 +32,8 @@ COMPLETE = "wsss_complete"  # file attribute set when every group has been writt
 class StoreWriter:
     """Add per-image groups to an open HDF5 file."""
 
-    def __init__(self, handle: h5py.File, channel_epsilon: float = 0.0) -> None:
+    def __init__(self, handle: h5py.File) -> None:
         self._handle = handle
-        self.channel_epsilon = channel_epsilon
         self.failures: list[BaseException] = []  # write errors HDF5 reports only when freeing its objects
 
     def _check(self) -> None:
@@ -46,27 +45,35 @@ class StoreWriter:
         for key, value in attrs.items():
             self._handle.attrs[key] = value
 
-    def add(self, image_id: str, arrays: dict[str, np.ndarray], **attrs: Any) -> None:
+    def add(
+        self,
+        image_id: str,
+        arrays: dict[str, np.ndarray],
+        *,
+        channels: Mapping[str, Sequence[int]] | None = None,
+        **attrs: Any,
+    ) -> None:
         """Store ``arrays`` (floats as float16) and ``attrs`` under group ``image_id``.
 
+        ``channels[name]``: store only these channels of the (C,H,W) map
+        ``name`` (:meth:`StoreReader.read` fills the others with zeros).
         Raises the write error (e.g. a full disk) as soon as HDF5 has reported one.
         """
         self._check()
+        channels = channels or {}
         group = self._handle.create_group(image_id)
         for name, array in arrays.items():
-            array = np.asarray(array)
-            channels = None
+            array, total = np.asarray(array), None
+            if name in channels:
+                array, total = array[np.asarray(channels[name], dtype=np.int64)], len(array)
             if np.issubdtype(array.dtype, np.floating):
-                array = array.astype(np.float16)
-                if self.channel_epsilon > 0 and array.ndim == 3:
-                    channels = np.flatnonzero(array.reshape(len(array), -1).max(axis=1) > self.channel_epsilon)
-                    array, total = array[channels], len(array)
+                array = array.astype(np.float16, copy=False)
             if array.ndim >= 2:
                 dataset = group.create_dataset(name, data=array, compression="lzf", shuffle=True)
             else:
                 dataset = group.create_dataset(name, data=array)
-            if channels is not None:
-                dataset.attrs["channels"], dataset.attrs["num_channels"] = channels, total
+            if total is not None:
+                dataset.attrs["channels"], dataset.attrs["num_channels"] = np.asarray(channels[name]), total
         for key, value in attrs.items():
             group.attrs[key] = value
         self._check()
@@ -91,11 +98,8 @@ def _collect_write_errors(writer: StoreWriter) -> Iterator[None]:
 
 
 @contextmanager
-def write_store(path: str | os.PathLike, channel_epsilon: float = 0.0) -> Iterator[StoreWriter]:
+def write_store(path: str | os.PathLike) -> Iterator[StoreWriter]:
     """Create the store at ``path`` atomically; yields a :class:`StoreWriter`.
-
-    ``channel_epsilon > 0``: of each (C,H,W) float map only the channels above it somewhere are
-    stored (the file attribute ``channel_epsilon`` says so); :meth:`StoreReader.read` fills in zeros.
 
     The completion mark is set and the file flushed last. After a failed
     write (a full disk) the HDF5 file is not closed, as the library can crash
@@ -103,9 +107,7 @@ def write_store(path: str | os.PathLike, channel_epsilon: float = 0.0) -> Iterat
     """
     with atomic_path(path) as tmp:
         handle = h5py.File(tmp, "w")
-        writer = StoreWriter(handle, channel_epsilon)
-        if channel_epsilon > 0:
-            handle.attrs["channel_epsilon"] = channel_epsilon
+        writer = StoreWriter(handle)
         with _collect_write_errors(writer):
             yield writer
             writer._check()

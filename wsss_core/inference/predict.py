@@ -94,10 +94,34 @@ def predict_probs(
     return out["seg_ms"][0].cpu().numpy(), out["ca_ms"][0].cpu().numpy()
 
 
+def device_outputs(
+    out: dict[str, Tensor], arrays: Sequence[str], label_variants: Sequence[str], channel_epsilon: float
+) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
+    """What a batch's :func:`predict_batch` outputs become before they leave the device.
+
+    Returns the ``arrays`` as float16; for each ``seg_*`` array with
+    ``channel_epsilon > 0``, the (B,C+1) mask of the classes above it
+    somewhere (judged on the float16 values that are stored); and for each
+    of ``label_variants`` the argmax label maps ``seg_<variant>`` (B,H,W) uint8.
+    """
+    halves = {name: out[name].half() for name in arrays}
+    above = {
+        name: values.amax(dim=(-2, -1)) > channel_epsilon
+        for name, values in halves.items()
+        if channel_epsilon > 0 and name.startswith("seg_")
+    }
+    labels = {variant: out[f"seg_{variant}"].argmax(dim=1).byte() for variant in label_variants}
+    return halves, above, labels
+
+
 def _write_image(
-    store, image_id: str, arrays: dict[str, np.ndarray], label_maps: dict[Path, np.ndarray]
+    store,
+    image_id: str,
+    arrays: dict[str, np.ndarray],
+    channels: dict[str, np.ndarray],
+    label_maps: dict[Path, np.ndarray],
 ) -> None:
-    store.add(image_id, arrays)
+    store.add(image_id, arrays, channels=channels)
     for directory, labels in label_maps.items():
         write_label_map(directory / f"{image_id}.png", labels)
 
@@ -117,12 +141,16 @@ def predict_split(
     threads: int | None = None,
     workers: int = 0,
     channel_epsilon: float = 0.0,
+    label_channels: bool = False,
 ) -> None:
     """Predict every image of ``split`` (:func:`predict_batch`) and write what later rules read.
 
     ``arrays`` (of :data:`PREDICTION_ARRAYS`) go to ``output_store`` as
-    float16, of Pr_seg only the classes above ``channel_epsilon`` somewhere
-    (> 0: those the test-time CRF uses, :func:`wsss_core.crf.crf_labels`);
+    float16; of Pr_seg only the classes a later rule reads: with
+    ``channel_epsilon > 0`` those above it somewhere (the labels the
+    test-time CRF uses, :func:`wsss_core.crf.crf_labels`), with
+    ``label_channels`` background and the image's labels (what Supp of Eq. 6
+    keeps for CTLR), else all. The channels are chosen on the device.
     ``label_dirs`` maps ``single`` / ``ms`` to directories for the argmax
     label maps (palette PNGs). ``batch_size`` images of one size go through
     the network at once; ``workers`` processes decode the images.
@@ -130,6 +158,8 @@ def predict_split(
     unknown = sorted(set(arrays) - set(PREDICTION_ARRAYS))
     if unknown:
         raise ValueError(f"unknown prediction array(s) {unknown}; available: {PREDICTION_ARRAYS}")
+    if channel_epsilon > 0 and label_channels:
+        raise ValueError("choose the stored channels by channel_epsilon or by label_channels, not both")
     device = pick_device(threads)
     index = load_index(dataset_root)
     model = place_model(load_model(checkpoint, device, index.num_classes), device).eval()
@@ -138,23 +168,36 @@ def predict_split(
     single = any(name.endswith("_single") for name in arrays) or "single" in label_dirs
     log.info("predicting %d %s images with %s (scales %s, flip %s)", len(ids), split, checkpoint, list(scales), flip)
     with (
-        write_store(output_store, channel_epsilon) as store,
+        write_store(output_store) as store,
         atomic_directories(label_dirs) as dirs,
         ordered_writer() as writer,
     ):
-        store.set_attrs(class_names=list(index.class_names), scales=list(scales), flip=flip)
+        store.set_attrs(
+            class_names=list(index.class_names),
+            scales=list(scales),
+            flip=flip,
+            channel_epsilon=channel_epsilon,
+            label_channels=label_channels,
+        )
         batches = image_batches(index, ids, batch_size=batch_size, workers=workers)
         for batch in progress(batches, total=len(ids), desc=f"predict {split}", count=lambda b: len(b.ids)):
             out = predict_batch(
                 model, batch.images, device, scales=scales, flip=flip, max_side=max_side, single=single
             )
-            host = {name: out[name].half().cpu().numpy() for name in arrays}
-            labels = {dirs[variant]: out[f"seg_{variant}"].argmax(dim=1).byte().cpu().numpy() for variant in dirs}
+            halves, above, maps = device_outputs(out, arrays, list(dirs), channel_epsilon)
+            host = {name: values.cpu().numpy() for name, values in halves.items()}
+            above = {name: keep.cpu().numpy() for name, keep in above.items()}
+            labels = {dirs[variant]: values.cpu().numpy() for variant, values in maps.items()}
             for position, image_id in enumerate(batch.ids):
+                channels = {name: np.flatnonzero(keep[position]) for name, keep in above.items()}
+                if label_channels:
+                    present = [0, *index.present_classes(image_id)]
+                    channels = {name: present for name in arrays if name.startswith("seg_")}
                 writer.submit(
                     _write_image,
                     store,
                     image_id,
                     {name: values[position] for name, values in host.items()},
+                    channels,
                     {directory: maps[position] for directory, maps in labels.items()},
                 )
