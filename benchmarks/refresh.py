@@ -80,11 +80,10 @@ def main() -> None:
             today_settings = {**settings, "train": {**settings["train"], "num_workers": 0}}
             result = run_snippet(TODAY.format(out=f"{tmp}/today", **today_settings), root=today, threads=args.threads)
             rows.append({"version": "today", **result})
-        for overlap in (False, True):
-            version = "new, overlap" if overlap else "new"
-            if ("overlap" if overlap else "new") in args.versions:
+        for version, overlap in (("new", False), ("overlap", True)):
+            if version in args.versions:
                 code = NEW.format(out=f"{tmp}/new{overlap}", overlap=overlap, batch_size=config["inference"]["batch_size"], **settings)
-                rows.append({"version": version, **run_snippet(code, root=REPO, threads=args.threads)})
+                rows.append({"version": "new, overlap" if overlap else "new", **run_snippet(code, root=REPO, threads=args.threads)})
     for row in rows:
         row["share_pct"] = 100.0 * row["refresh"] / row["wall"]
     print(table(rows, ["version", "wall", "refresh", "share_pct"]))

@@ -189,10 +189,11 @@ def predict_split(
             above = {name: keep.cpu().numpy() for name, keep in above.items()}
             labels = {dirs[variant]: values.cpu().numpy() for variant, values in maps.items()}
             for position, image_id in enumerate(batch.ids):
-                channels = {name: np.flatnonzero(keep[position]) for name, keep in above.items()}
                 if label_channels:
                     present = [0, *index.present_classes(image_id)]
                     channels = {name: present for name in arrays if name.startswith("seg_")}
+                else:
+                    channels = {name: np.flatnonzero(keep[position]) for name, keep in above.items()}
                 writer.submit(
                     _write_image,
                     store,
