@@ -32,6 +32,7 @@ use rule train_joint as train_ablation with:
             config["joint"]["ca_refresh_every"] if "ca" in ABLATION_VARIANTS[wildcards.variant][0] else 0
         ),
         ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
+        ca_refresh_crf=config["joint"]["ca_refresh_crf"],
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],

@@ -17,6 +17,7 @@ rule train_joint:
         train=train_settings("joint"),
         ca_refresh_every=config["joint"]["ca_refresh_every"],
         ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
+        ca_refresh_crf=config["joint"]["ca_refresh_crf"],
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
@@ -50,6 +51,7 @@ use rule train_joint as retrain with:
         train=train_settings("retrain"),
         ca_refresh_every=config["retrain"]["ca_refresh_every"],
         ca_refresh_overlap=config["retrain"]["ca_refresh_overlap"],
+        ca_refresh_crf=config["retrain"]["ca_refresh_crf"],
         ca_prior_threshold=0.5,  # G_ca^ref is binary (0/255); any threshold in (0, 1) keeps it
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],

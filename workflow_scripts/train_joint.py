@@ -23,6 +23,7 @@ with log_to(snakemake.log[0], snakemake.rule):
             "ca_prior_threshold": snakemake.params.ca_prior_threshold,
             "ca_refresh_every": snakemake.params.ca_refresh_every,
             "ca_refresh_overlap": snakemake.params.ca_refresh_overlap,
+            "ca_refresh_crf": snakemake.params.ca_refresh_crf,
             "max_side": snakemake.params.max_side,
             "batch_size": snakemake.params.batch_size,
             "threads": snakemake.threads,

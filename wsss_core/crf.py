@@ -1,7 +1,9 @@
 """Fully connected CRF (Kraehenbuehl & Koltun 2011) through pydensecrf, in one place.
 
 Used as CRF_d in Eq. 4 and Eq. 5 (class-agnostic label fusion, two labels)
-and for the post-processing of segmentation predictions (Sec. 4.3.4).
+and for the post-processing of segmentation predictions (Sec. 4.3.4). Given a
+torch ``device``, the same CRF runs as torch mean-field inference there
+(:mod:`wsss_core.crf_torch`, the `torch` backend of the G_ca refresh).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from typing import Any
 
 import numpy as np
 import pydensecrf.densecrf as dcrf
+import torch
+
+from wsss_core.crf_torch import mean_field_torch
 
 _PROB_FLOOR = 1e-5
 
@@ -47,19 +52,24 @@ DEEPLAB_CRF = CrfParams(
 LABEL_EPSILON = 0.1
 
 
-def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams) -> np.ndarray:
+def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams, device: torch.device | None = None) -> np.ndarray:
     """Mean-field marginals ``(L,H,W)`` for the unary ``-log(probs)`` on RGB ``image``.
 
     ``image`` is (H,W,3) uint8, ``probs`` (L,H,W) non-negative and summing to 1
-    over L (they are floored and renormalised before the log).
+    over L (they are floored and renormalised before the log). pydensecrf
+    computes them, or :func:`~wsss_core.crf_torch.mean_field_torch` on ``device``.
     """
     labels, height, width = probs.shape
     if image.shape[:2] != (height, width):
         raise ValueError(f"image {image.shape[:2]} and probabilities {(height, width)} differ in size")
     probs = np.maximum(probs.astype(np.float32), _PROB_FLOOR)
     probs /= probs.sum(axis=0, keepdims=True)
+    unary = -np.log(probs)
+    if device is not None:
+        marginals = mean_field_torch(torch.as_tensor(np.ascontiguousarray(image)), torch.from_numpy(unary).to(device), params)
+        return marginals.cpu().numpy()
     crf = dcrf.DenseCRF2D(width, height, labels)
-    crf.setUnaryEnergy(np.ascontiguousarray(-np.log(probs).reshape(labels, -1)))
+    crf.setUnaryEnergy(np.ascontiguousarray(unary.reshape(labels, -1)))
     crf.addPairwiseGaussian(sxy=params.gaussian_sxy, compat=params.gaussian_compat)
     crf.addPairwiseBilateral(
         sxy=params.bilateral_sxy,
@@ -71,10 +81,12 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams) -> np.nda
     return marginals.reshape(labels, height, width)
 
 
-def crf_foreground(image: np.ndarray, fg_prob: np.ndarray, params: CrfParams) -> np.ndarray:
-    """CRF_d on a foreground probability map: the (H,W) uint8 0/1 MAP labelling."""
+def crf_foreground(
+    image: np.ndarray, fg_prob: np.ndarray, params: CrfParams, device: torch.device | None = None
+) -> np.ndarray:
+    """CRF_d on a foreground probability map: the (H,W) uint8 0/1 MAP labelling (``device``: see dense_crf)."""
     probs = np.stack([1.0 - fg_prob, fg_prob]).clip(0.0, 1.0)
-    return dense_crf(image, probs, params).argmax(axis=0).astype(np.uint8)
+    return dense_crf(image, probs, params, device).argmax(axis=0).astype(np.uint8)
 
 
 def crf_labels(image: np.ndarray, probs: np.ndarray, params: CrfParams, *, label_epsilon: float) -> np.ndarray:

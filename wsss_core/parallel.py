@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing
+import multiprocessing.pool
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -43,13 +44,19 @@ class WorkerPool:
     The workers are forked with ``task`` installed, so it is not pickled (it
     may hold the dataset index or a box table); only the items travel. They
     must not use torch (they run numpy / CRF code only). Fork the pool early
-    in a stage, before large objects exist, so the workers stay small.
+    in a stage, before large objects exist, so the workers stay small. With
+    ``threads`` the workers are threads of this process instead, for a task
+    whose work releases the GIL (torch kernels, image codecs) and may use the
+    training device.
     """
 
-    def __init__(self, task: Callable[[T], R], workers: int) -> None:
+    def __init__(self, task: Callable[[T], R], workers: int, *, threads: bool = False) -> None:
         self.task = task
-        self._pool = None
-        if workers > 1:
+        self._pool: multiprocessing.pool.Pool | None = None
+        self._call: Callable = _run_installed
+        if workers > 1 and threads:
+            self._pool, self._call = multiprocessing.pool.ThreadPool(workers), task
+        elif workers > 1:
             self._pool = multiprocessing.get_context("fork").Pool(workers, initializer=_install, initargs=(task,))
         self.in_flight = 2 * max(1, workers)
 
@@ -67,7 +74,7 @@ class WorkerPool:
             return
         pending: collections.deque = collections.deque()
         for item in items:
-            pending.append(self._pool.apply_async(_run_installed, (item,)))
+            pending.append(self._pool.apply_async(self._call, (item,)))
             while len(pending) >= self.in_flight:
                 yield pending.popleft().get()
         while pending:
@@ -78,7 +85,7 @@ class WorkerPool:
         if self._pool is None:
             result = self.task(item)
             return lambda: result
-        return self._pool.apply_async(_run_installed, (item,)).get
+        return self._pool.apply_async(self._call, (item,)).get
 
     def close(self) -> None:
         """Stop the workers."""

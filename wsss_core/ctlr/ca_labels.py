@@ -31,13 +31,16 @@ from wsss_core.parallel import WorkerPool
 log = logging.getLogger(__name__)
 
 
-def class_agnostic_labels(image: np.ndarray, ca_prob: np.ndarray, prior: np.ndarray, crf: CrfParams) -> np.ndarray:
+def class_agnostic_labels(
+    image: np.ndarray, ca_prob: np.ndarray, prior: np.ndarray, crf: CrfParams, device: torch.device | None = None
+) -> np.ndarray:
     """Eq. 4 / Eq. 5: CRF_d((Pr_ca + prior) / 2), a (H,W) uint8 0/1 mask.
 
     ``prior`` is the saliency map Pt_sal (Eq. 4, online class-agnostic labels
-    G_ca) or the binarised segmentation Br_s(Pr_seg) (Eq. 5, G_ca^ref).
+    G_ca) or the binarised segmentation Br_s(Pr_seg) (Eq. 5, G_ca^ref). The
+    CRF runs in pydensecrf, or in torch on ``device`` (the `torch` backend).
     """
-    return crf_foreground(image, (ca_prob + prior) / 2.0, crf)
+    return crf_foreground(image, (ca_prob + prior) / 2.0, crf, device)
 
 
 def write_ca_label(path: Path, mask: np.ndarray) -> None:
@@ -60,10 +63,13 @@ class _RefreshTask:
 
     An item is (image id, Pr_ca), Pr_ca as an array or as the path of a
     float16 ``.npy`` file; the worker reads the image and the prior itself.
+    The CRF runs on ``device`` with the torch backend (None: pydensecrf).
     """
 
-    def __init__(self, index: DatasetIndex, ca_prior_dir: Path, output_dir: Path, crf: CrfParams) -> None:
-        self.index, self.ca_prior_dir, self.output_dir, self.crf = index, ca_prior_dir, output_dir, crf
+    def __init__(
+        self, index: DatasetIndex, ca_prior_dir: Path, output_dir: Path, crf: CrfParams, device: torch.device | None
+    ) -> None:
+        self.index, self.ca_prior_dir, self.output_dir, self.crf, self.device = index, ca_prior_dir, output_dir, crf, device
 
     def __call__(self, item: tuple[str, np.ndarray | Path]) -> None:
         image_id, ca_prob = item
@@ -72,7 +78,7 @@ class _RefreshTask:
             item[1].unlink()
         image = read_rgb(self.index.image_path(image_id))
         prior = read_guidance(self.ca_prior_dir / f"{image_id}.png", ca_prob.shape)
-        write_ca_label(self.output_dir / f"{image_id}.png", class_agnostic_labels(image, ca_prob, prior, self.crf))
+        write_ca_label(self.output_dir / f"{image_id}.png", class_agnostic_labels(image, ca_prob, prior, self.crf, self.device))
 
 
 def _replace_directory(new: Path, old: Path) -> None:
@@ -90,9 +96,11 @@ class CaRefresher:
 
     Pr_ca is predicted single-scale on the images brought down to ``max_side``,
     ``batch_size`` images of one size at a time on the training device; the
-    CRFs run on ``workers`` processes forked when the refresher is made (make
-    it before the network, so the workers stay small). New labels are written
-    next to ``ca_dir`` and replace it only when complete.
+    CRFs run in pydensecrf on ``workers`` processes forked when the refresher
+    is made (make it before the network, so the workers stay small) or, with
+    ``crf_backend="torch"``, on the training device from ``workers`` threads
+    (which decode, read the prior and write the PNGs in parallel). New
+    labels are written next to ``ca_dir`` and replace it only when complete.
 
     :meth:`after_epoch` refreshes after every ``every``-th of the ``epochs``
     epochs (0 = never). :meth:`refresh` does it all before returning (the
@@ -118,12 +126,17 @@ class CaRefresher:
         every: int,
         epochs: int,
         overlap: bool = False,
+        crf_backend: str = "pydensecrf",
     ) -> None:
+        if crf_backend not in ("pydensecrf", "torch"):
+            raise ValueError(f"unknown CRF backend {crf_backend!r}: pydensecrf or torch")
         self.index, self.ids, self.ca_dir, self.device = index, list(ids), ca_dir, device
         self.max_side, self.batch_size, self.every, self.epochs, self.overlap = max_side, batch_size, every, epochs, overlap
         self.staging = ca_dir.with_name(f".{ca_dir.name}.next")
         self.spool = ca_dir.with_name(f".{ca_dir.name}.pr_ca")
-        self.pool = WorkerPool(_RefreshTask(index, ca_prior_dir, self.staging, crf), workers)
+        crf_device = device if crf_backend == "torch" else None
+        task = _RefreshTask(index, ca_prior_dir, self.staging, crf, crf_device)
+        self.pool = WorkerPool(task, workers, threads=crf_device is not None)
         self._pending: list[Callable[[], None]] = []
 
     def refreshes_after(self, epoch: int) -> bool:

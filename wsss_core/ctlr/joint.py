@@ -42,6 +42,7 @@ def train_joint(
     ca_prior_threshold: float,
     ca_refresh_every: int,
     ca_refresh_overlap: bool = False,
+    ca_refresh_crf: str = "pydensecrf",
     max_side: int | None = None,
     batch_size: int = 8,
     threads: int | None = None,
@@ -56,7 +57,8 @@ def train_joint(
     for the prior maps of ``ca_prior_dir``, then, after every
     ``ca_refresh_every``-th epoch (0 = never), CRF_d((Pr_ca + prior) / 2)
     from the current network (Eq. 4, :class:`CaRefresher`: forward passes of
-    ``batch_size`` images, CRFs on ``workers`` processes; with
+    ``batch_size`` images, CRFs on ``workers`` processes or, with
+    ``ca_refresh_crf="torch"``, on the training device; with
     ``ca_refresh_overlap`` used one epoch later). The directory ends holding
     the labels of the last epoch. Under torchrun rank 0 alone writes them
     while the other ranks wait.
@@ -80,13 +82,15 @@ def train_joint(
             every=ca_refresh_every,
             epochs=config.epochs,
             overlap=ca_refresh_overlap,
+            crf_backend=ca_refresh_crf,
         )
         binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
     distributed.barrier()
     model = place_model(load_model(init_checkpoint, num_classes=index.num_classes), device)
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
     settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side}
-    settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, branches=sorted(branches))
+    settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, ca_refresh_crf=ca_refresh_crf)
+    settings.update(branches=sorted(branches))
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
     try:
         fit(
