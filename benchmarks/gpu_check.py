@@ -10,6 +10,9 @@
    the DAG runs it, while ``nvidia-smi`` samples the GPU's utilisation; the
    busy share is the mean of those samples.
 3. With ``--dag`` and snakemake importable: the sample DAG's wall time.
+4. The torch backend of the G_ca refresh's CRF_d (wsss_core.crf_torch) on a
+   500 x 375 image of random colours (the largest bilateral grid): ms per
+   image, against the model of benchmarks/paper_dag_estimate.py.
 
 ``--dry`` runs every part on the CPU at toy sizes (1-2 steps, 64 px), to
 check the script where no GPU is; its figures mean nothing. Results are
@@ -141,6 +144,27 @@ def joint(run: Path, device: torch.device, dry: bool, work: Path) -> dict:
     return {"train_joint_s": wall, "gpu_busy_pct": busy}
 
 
+def crf_torch(device: torch.device, dry: bool) -> dict:
+    """ms per image of the torch CRF_d (two labels, the config's CRF_d) on ``device``."""
+    from wsss_core.crf import CrfParams
+    from wsss_core.crf_torch import mean_field_torch
+
+    generator = torch.Generator().manual_seed(0)
+    height, width = (64, 48) if dry else (375, 500)
+    image = torch.randint(0, 256, (height, width, 3), dtype=torch.uint8, generator=generator)
+    unary = -torch.log(torch.rand(2, height, width, generator=generator).clamp_min(1e-5)).to(device)
+    repeats = 1 if dry else 20
+    mean_field_torch(image, unary, CrfParams())  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        mean_field_torch(image, unary, CrfParams())
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return {"crf_torch_ms_per_image": 1e3 * (time.perf_counter() - started) / repeats}
+
+
 def dag(work: Path, dry: bool) -> dict:
     """Wall time of the sample DAG (snakemake must be importable; the sample lies beside the repository)."""
     try:
@@ -167,7 +191,8 @@ def main() -> None:
     if not args.dry and not torch.cuda.is_available():
         sys.exit("gpu_check: no CUDA device; use --dry to check the script on the CPU")
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU (--dry: figures mean nothing)"
-    report = {"device": name, "torch": torch.__version__, "throughput": throughput(device, args.dry)}
+    report = {"device": name, "torch": torch.__version__, "crf_torch": crf_torch(device, args.dry)}
+    report["throughput"] = throughput(device, args.dry)
     with tempfile.TemporaryDirectory() as tmp:
         if args.run is not None:
             report["joint"] = joint(args.run, device, args.dry, Path(tmp))

@@ -14,7 +14,10 @@ device), and models each rule of the DAG as it runs today and as it runs now:
   use all 21 labels, and the data loader is rebuilt every epoch;
 * new: batched forward passes with a writer thread (GPU and host work
   overlap), CRFs on every core with workers reading their own inputs, the
-  test-time CRF over the labels that occur, a persistent data loader.
+  test-time CRF over the labels that occur, a persistent data loader, and the
+  G_ca refresh's CRF as configs/voc12_paper.yaml sets ``joint.ca_refresh_crf``
+  (``torch``: on the GPU, its time modelled from the bytes it moves at
+  ``--hbm-tbs`` x ``--efficiency``; the host work on ``threads.train`` threads).
 
 GPU seconds = FLOPs / (peak x ``--mfu``); the GPU check (benchmarks/gpu_check.sh)
 measures the real throughput where a GPU is available. The DAG's rules are
@@ -37,14 +40,19 @@ import numpy as np
 import torch
 import yaml
 from common import REPO, arguments, header, table
+from crf_backends import modelled_bytes
 from torch.utils.flop_counter import FlopCounterMode
 
 from wsss_core.crf import DEEPLAB_CRF, CrfParams, crf_foreground, crf_labels, dense_crf
+from wsss_core.crf_torch import BilateralGrid
+from wsss_core.ctlr.ca_labels import write_ca_label
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
 from wsss_core.engine.config import TrainConfig
+from wsss_core.guidance.maps import read_guidance
 from wsss_core.io import read_gray, read_image_size, read_rgb, write_gray, write_label_map
 from wsss_core.models.multitask import build_model
+from wsss_core.store import read_store
 
 PAPER = yaml.safe_load((REPO / "configs" / "voc12_paper.yaml").read_text())
 PAPER_EPSILON = yaml.safe_load((REPO / "config.yaml").read_text())["crf"]["label_epsilon"]
@@ -73,14 +81,16 @@ def host_costs(run: Path, images: int, tmp: Path) -> dict[str, float]:
     ids = index.ids("train")[:images]
     saliency = run / "saliency" / f"{ids[0]}.png"
     path, image = index.image_path(ids[0]), read_rgb(index.image_path(ids[0]))
-    with h5py.File(run / "predictions" / "joint" / "val.h5", "r") as store:
-        seg = store[next(iter(store))]["seg_ms"][()].astype(np.float32)
-        # channels the eval store keeps (above crf.label_epsilon), the train store (background + labels)
-        eval_channels = round(float(np.mean([len(store[key]["seg_ms"].attrs.get("channels", range(21))) for key in store])))
-    train_channels = round(1 + float(np.mean([len(index.present_classes(image_id)) for image_id in index.ids("train")])))
-    seg = np.resize(seg, (21, *image.shape[:2])).astype(np.float32)  # 21 VOC labels at photo size
-    seg /= seg.sum(axis=0, keepdims=True)
-    ca = seg[1:].sum(axis=0)
+    # real maps of one photo: Pr_seg over the 21 labels and Pr_ca (the joint model's training-split
+    # prediction at photo size; channels a store left out read as zeros) and its CAMs;
+    # the channels the new stores keep of Pr_seg
+    with read_store(run / "predictions" / "joint" / "train.h5") as store:
+        record = store.read(ids[0], "seg_ms", "ca_ms")
+    seg, ca = record["seg_ms"], record["ca_ms"]
+    with h5py.File(run / "cams.h5", "r") as store:
+        cams = {name: store[ids[0]][name][()] for name in ("cam", "scam", "pcam")}
+    train_seg = seg[[0, *index.present_classes(ids[0])]]  # background + the image's labels
+    eval_seg = seg[seg.reshape(21, -1).max(axis=1) > PAPER_EPSILON]  # the labels above crf.label_epsilon
     lzf, shuffle = {"compression": "lzf"}, {"compression": "lzf", "shuffle": True}
     samples = WeakLabelDataset(index, ids, TrainConfig.from_config({**PAPER["train"], "epochs": 1}), ground_truth=True)
     cost = {
@@ -93,14 +103,33 @@ def host_costs(run: Path, images: int, tmp: Path) -> dict[str, float]:
         "crf21_new": _cpu(lambda: crf_labels(image, seg, DEEPLAB_CRF, label_epsilon=PAPER_EPSILON), 2),
         "labels_png": _cpu(lambda: write_label_map(tmp / "l.png", seg.argmax(axis=0)), 10),
         "predict_store_today": _cpu(lambda: _write_arrays({"a": seg, "b": ca, "c": seg, "d": ca}, lzf), 3),
-        "predict_store_new": _cpu(lambda: _write_arrays({"a": seg[:train_channels], "b": ca}, shuffle), 3),
-        "predict_store_new_eval": _cpu(lambda: _write_arrays({"a": seg[:eval_channels], "c": seg[:eval_channels]}, shuffle), 3),
-        "cams_store_today": _cpu(lambda: _write_arrays({"cam": seg[:2], "scam": seg[:2], "pcam": seg[:2]}, lzf), 5),
-        "cams_store_new": _cpu(lambda: _write_arrays({"cam": seg[:2], "scam": seg[:2], "pcam": seg[:2]}, shuffle), 5),
+        "predict_store_new": _cpu(lambda: _write_arrays({"a": train_seg, "b": ca}, shuffle), 3),
+        "predict_store_new_eval": _cpu(lambda: _write_arrays({"a": eval_seg, "c": eval_seg}, shuffle), 3),
+        "cams_store_today": _cpu(lambda: _write_arrays(cams, lzf), 5),
+        "cams_store_new": _cpu(lambda: _write_arrays(cams, shuffle), 5),
         "feed_today": _cpu(lambda: pickle.dumps((read_rgb(path), seg.astype(np.float16).astype(np.float32))), 10),
         "refresh_feed_today": _cpu(lambda: pickle.dumps((read_rgb(path), ca)), 10),
+        # the host side of a refresh with the torch CRF: decode, prior, unary, PNG (the CRF runs on the GPU)
+        "refresh_host_torch": _cpu(
+            lambda: (
+                read_rgb(path),
+                read_guidance(saliency, ca.shape),
+                -np.log(np.maximum(np.stack([1.0 - ca, ca]), 1e-5)),
+                write_ca_label(tmp / "c.png", ca > 0.5),
+            ),
+            10,
+        ),
     }
     return cost
+
+
+def torch_crf_gpu_seconds(run: Path, bytes_per_second: float) -> float:
+    """GPU seconds of the torch backend's CRF_d on the run's first training photo, from the bytes its kernels move."""
+    index = load_index(run / "dataset")
+    image = read_rgb(index.image_path(index.ids("train")[0]))
+    crf = CrfParams()
+    cells = int(np.prod(BilateralGrid(torch.as_tensor(image), crf.bilateral_sxy, crf.bilateral_srgb).shape))
+    return modelled_bytes(image.shape[0] * image.shape[1], cells, 2, crf.iterations) / bytes_per_second
 
 
 def gpu_flops() -> dict[str, float]:
@@ -133,8 +162,10 @@ def gpu_flops() -> dict[str, float]:
     }
 
 
-def model_rules(cost: dict[str, float], flops: dict[str, float], cores: int, gpus: int, seconds_per_flop: float) -> list[dict]:
-    """(rule, today s, new s) for every rule of the paper DAG."""
+def model_rules(
+    cost: dict[str, float], flops: dict[str, float], crf_gpu_s: float, cores: int, gpus: int, seconds_per_flop: float
+) -> list[dict]:
+    """(rule, today s, new s) for every rule of the paper DAG; ``crf_gpu_s``: the torch CRF of one photo on a GPU."""
     n, val, test = VOC["train"], VOC["val"], VOC["test"]
     epochs = {stage: PAPER[stage]["train"]["epochs"] for stage in ("classifier", "joint", "retrain")}
     refreshes = len([e for e in range(1, epochs["joint"]) if e % PAPER["joint"]["ca_refresh_every"] == 0])
@@ -153,6 +184,8 @@ def model_rules(cost: dict[str, float], flops: dict[str, float], cores: int, gpu
         if today:  # batch-1 forward, decode and pickling in the trainer; CRFs on threads.train workers
             feeder = gpu("refresh") + cost["decode"] + cost["refresh_feed_today"]
             return n * max(feeder, cost["crf2"] / threads)
+        if PAPER["joint"].get("ca_refresh_crf") == "torch":  # CRFs on the GPU, host work on the rule's threads
+            return n * max(gpu("refresh") + crf_gpu_s / gpus, cost["refresh_host_torch"] / threads)
         return n * max(gpu("refresh"), cost["crf2"] / cores)
 
     def per_image_cpu(work: float, feed: float, today: bool) -> float:
@@ -197,6 +230,8 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="GPU bf16 dense peak (H200: 989)")
     parser.add_argument("--mfu", type=float, default=0.4, help="share of the peak a convolution network reaches")
     parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--hbm-tbs", type=float, default=4.8, help="GPU memory bandwidth, TB/s (H200: 4.8)")
+    parser.add_argument("--efficiency", type=float, default=0.25, help="share of it the torch CRF's kernels reach")
     args = parser.parse_args()
     torch.set_num_threads(1)
     header(f"Paper DAG estimate ({args.cores} cores + {args.gpus} GPU)")
@@ -205,7 +240,9 @@ def main() -> None:
     flops = gpu_flops()
     print("CPU seconds per image (one core):", json.dumps({k: round(v, 4) for k, v in cost.items()}))
     print("GPU TFLOP per image:", json.dumps({k: round(v / 1e12, 3) for k, v in flops.items()}), "\n")
-    rows = model_rules(cost, flops, args.cores, args.gpus, 1.0 / (args.peak_tflops * 1e12 * args.mfu))
+    crf_gpu_s = torch_crf_gpu_seconds(args.run, args.hbm_tbs * 1e12 * args.efficiency)
+    print(f"torch CRF_d of one photo on the GPU (modelled): {1e3 * crf_gpu_s:.2f} ms")
+    rows = model_rules(cost, flops, crf_gpu_s, args.cores, args.gpus, 1.0 / (args.peak_tflops * 1e12 * args.mfu))
     rows.append({"rule": "total", "today_min": sum(r["today_min"] for r in rows), "new_min": sum(r["new_min"] for r in rows)})
     print(table(rows, ["rule", "today_min", "new_min"]))
     today, new = rows[-1]["today_min"] / 60, rows[-1]["new_min"] / 60
