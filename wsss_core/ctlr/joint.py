@@ -70,20 +70,10 @@ def train_joint(
     refresher = None
     if distributed.is_main_process():  # rank 0 writes the labels every rank's dataset reads
         refresher = CaRefresher(
-            index,
-            ids,
-            prior_dir,
-            ca_dir,
-            crf=crf,
-            device=device,
-            max_side=max_side,
-            workers=workers,
-            batch_size=batch_size,
-            every=ca_refresh_every,
-            epochs=config.epochs,
-            overlap=ca_refresh_overlap,
+            index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers,
+            batch_size=batch_size, every=ca_refresh_every, epochs=config.epochs, overlap=ca_refresh_overlap,
             crf_backend=ca_refresh_crf,
-        )
+        )  # fmt: skip
         binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
     distributed.barrier()
     model = place_model(load_model(init_checkpoint, num_classes=index.num_classes), device)
