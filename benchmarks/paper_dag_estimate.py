@@ -40,11 +40,10 @@ import numpy as np
 import torch
 import yaml
 from common import REPO, arguments, header, table
-from crf_backends import modelled_bytes
+from crf_backends import modelled_gpu_seconds
 from torch.utils.flop_counter import FlopCounterMode
 
 from wsss_core.crf import DEEPLAB_CRF, CrfParams, crf_foreground, crf_labels, dense_crf
-from wsss_core.crf_torch import BilateralGrid
 from wsss_core.ctlr.ca_labels import write_ca_label
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
@@ -126,10 +125,7 @@ def host_costs(run: Path, images: int, tmp: Path) -> dict[str, float]:
 def torch_crf_gpu_seconds(run: Path, bytes_per_second: float) -> float:
     """GPU seconds of the torch backend's CRF_d on the run's first training photo, from the bytes its kernels move."""
     index = load_index(run / "dataset")
-    image = read_rgb(index.image_path(index.ids("train")[0]))
-    crf = CrfParams()
-    cells = int(np.prod(BilateralGrid(torch.as_tensor(image), crf.bilateral_sxy, crf.bilateral_srgb).shape))
-    return modelled_bytes(image.shape[0] * image.shape[1], cells, 2, crf.iterations) / bytes_per_second
+    return modelled_gpu_seconds(read_rgb(index.image_path(index.ids("train")[0])), CrfParams(), bytes_per_second)
 
 
 def gpu_flops() -> dict[str, float]:

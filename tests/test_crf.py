@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from wsss_core.crf import CrfParams, crf_foreground, crf_labels, dense_crf
+from wsss_core.data.dataset import load_index
+from wsss_core.io import read_label_map, read_rgb
 from wsss_core.store import read_store, write_store
 
 
@@ -48,9 +50,6 @@ def test_marginals_are_distributions_over_labels(device):
 
 def test_torch_backend_agrees_with_pydensecrf_on_generated_photos(tiny_dataset):
     """CRF_d of a blurred, noisy foreground belief on textured generated images: >= 99 % of pixels alike."""
-    from wsss_core.data.dataset import load_index
-    from wsss_core.io import read_label_map, read_rgb
-
     index, rng = load_index(tiny_dataset), np.random.default_rng(4)
     alike, changed = [], []
     for image_id in index.ids("train")[:6]:
