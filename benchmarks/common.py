@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_REVISION = "289f241"  # main before the performance work
 SAMPLE = REPO.parent / "shared" / "data" / "voc12_sample"
@@ -73,6 +75,21 @@ def stopwatch(into: dict, key: str) -> Iterator[None]:
     yield
     into[key] = into.get(key, 0.0) + time.perf_counter() - wall
     into[f"{key}_cpu"] = into.get(f"{key}_cpu", 0.0) + cpu_seconds() - cpu
+
+
+def merge_config(base: dict, override: dict) -> dict:
+    """``base`` with the keys of ``override`` replaced, nested sections merged (as Snakemake's --configfile)."""
+    merged = dict(base)
+    for key, value in override.items():
+        nested = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = merge_config(base[key], value) if nested else value
+    return merged
+
+
+def load_config(config_file: Path | None) -> dict:
+    """The project's config.yaml overlaid with ``config_file`` (``None``: the defaults alone)."""
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
+    return merge_config(defaults, yaml.safe_load(config_file.read_text()) if config_file else {})
 
 
 def table(rows: Sequence[dict], columns: Sequence[str]) -> str:

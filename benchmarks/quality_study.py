@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from common import REPO, header, table
+from common import REPO, header, merge_config, table
 
 from wsss_core.crf import CrfParams, crf_foreground
 from wsss_core.ctlr.initial_labels import fuse_initial_labels
@@ -50,6 +50,7 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "CRF_d srgb 5": ({"crf": {"class_agnostic": {"bilateral_srgb": 5}}}, ["refine_ctlr"], PSEUDO),
         "CRF_d srgb 25": ({"crf": {"class_agnostic": {"bilateral_srgb": 25}}}, ["refine_ctlr"], PSEUDO),
         "CRF_d compat 5": ({"crf": {"class_agnostic": {"bilateral_compat": 5}}}, ["refine_ctlr"], PSEUDO),
+        "Pr at max_side 384": ({"inference": {"max_side": 384}}, ["predict_train"], PSEUDO),
     },
     "schedule": {
         "supervised 16 epochs": ({"supervised": {"train": {"epochs": 16}}}, ["train_supervised"], ["segmentation_supervised"]),
@@ -126,13 +127,6 @@ def thresholds(run: Path, split: str) -> list[dict]:
     return rows
 
 
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
-
-
 def run_variant(run: Path, config_file: Path | None, name: str, change: dict, rules: list[str], targets: list[str]) -> dict:
     """Run one variant in a hard-linked copy of ``run``; its metric tables (path -> rows)."""
     base_config = yaml.safe_load(config_file.read_text()) if config_file else {}
@@ -145,7 +139,7 @@ def run_variant(run: Path, config_file: Path | None, name: str, change: dict, ru
                 shutil.rmtree(variant / small)
                 shutil.copytree(run / small, variant / small)
     override = variant / "study.yaml"
-    override.write_text(yaml.safe_dump(_merge(base_config, {**change, "run": variant.name})))
+    override.write_text(yaml.safe_dump(merge_config(base_config, {**change, "run": variant.name})))
     files = [str(variant / "metrics" / f"{target}.csv") for target in targets]
     snakemake = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", str(os.cpu_count() or 2),
                  "--rerun-triggers", "mtime", "--configfile", str(override)]  # fmt: skip

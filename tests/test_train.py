@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from wsss_core.ctlr.training import multitask_losses, train_classifier
+from wsss_core.ctlr.training import multitask_losses, train_classifier, train_supervised
 from wsss_core.models import build_model
 
 MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18]}
@@ -104,3 +104,21 @@ def test_resume_state_of_other_settings_is_not_used(tiny_dataset: Path, tmp_path
         train_classifier(tiny_dataset, "train", checkpoint, tmp_path / "c.csv", model_config=MODEL, train_config=settings, threads=1)
     assert "written for other inputs or settings" in caplog.text
     assert pd.read_csv(tmp_path / "c.csv")["epoch"].tolist() == [1, 2]
+
+
+def test_supervised_reference_reports_every_epoch_with_its_model(tiny_dataset: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, float]] = []
+
+    def after_epoch(model: torch.nn.Module, epochs_done: int) -> None:
+        assert model.training, "the callback gets the network being trained"
+        seen.append((epochs_done, float(next(model.parameters()).detach().abs().sum())))
+
+    checkpoint = tmp_path / "supervised.pt"
+    train_supervised(
+        tiny_dataset, "train", checkpoint, tmp_path / "supervised.csv", model_config=MODEL,
+        train_config={**TRAIN, "epochs": 3}, threads=1, on_epoch_end=after_epoch,
+    )
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert len({weights for _, weights in seen}) == 3, "each call sees the weights after that epoch"
+    final = torch.load(checkpoint, weights_only=True)["state_dict"]
+    assert float(next(iter(final.values())).abs().sum()) == pytest.approx(seen[-1][1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from torch import Tensor, nn
 
@@ -46,8 +46,12 @@ def _train_new_model(
     threads: int | None,
     branches: Sequence[str],
     ground_truth: bool,
+    on_epoch_end: Callable[[nn.Module, int], None] | None = None,
 ) -> None:
-    """Train a freshly built network on ``branches``; the other branches are frozen."""
+    """Train a freshly built network on ``branches``; the other branches are frozen.
+
+    ``on_epoch_end(model, epochs_done)`` runs after every epoch (e.g. to score a learning curve).
+    """
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
     model = build_model({**model_config, "num_classes": index.num_classes})
@@ -58,7 +62,10 @@ def _train_new_model(
     run_id = fingerprint(stage, {**asdict(config), "model": model_config}, [Path(dataset_root) / "image_labels.csv"])
     losses = functools.partial(multitask_losses, branches=branches)
     checkpoint, log_csv = (Path(path) for path in outputs)
-    fit(model, dataset, config, device, stage=stage, losses=losses, output_checkpoint=checkpoint, log_csv=log_csv, fingerprint=run_id)
+    fit(
+        model, dataset, config, device, stage=stage, losses=losses, output_checkpoint=checkpoint, log_csv=log_csv,
+        fingerprint=run_id, on_epoch_end=None if on_epoch_end is None else functools.partial(on_epoch_end, model),
+    )
 
 
 def train_classifier(
@@ -87,6 +94,7 @@ def train_supervised(
     model_config: dict[str, Any],
     train_config: dict[str, Any],
     threads: int | None = None,
+    on_epoch_end: Callable[[nn.Module, int], None] | None = None,
 ) -> None:
     """The fully supervised reference: the same network and losses (Eq. 8-11) on ground-truth masks.
 
@@ -96,5 +104,5 @@ def train_supervised(
     """
     _train_new_model(
         "supervised", dataset_root, split, (output_checkpoint, log_csv), model_config=model_config,
-        train_config=train_config, threads=threads, branches=BRANCHES, ground_truth=True,
+        train_config=train_config, threads=threads, branches=BRANCHES, ground_truth=True, on_epoch_end=on_epoch_end,
     )
