@@ -33,10 +33,8 @@ from wsss_core.io import read_label_map, read_rgb
 
 def frequent_classes(index: DatasetIndex, split: str, min_images: int) -> list[int]:
     """Background and the object classes present in at least ``min_images`` images of ``split``."""
-    counts = np.zeros(index.num_classes + 1, dtype=np.int64)
-    for image_id in index.ids(split):
-        counts[list(index.present_classes(image_id))] += 1
-    return [0, *np.flatnonzero(counts[1:] >= min_images) + 1]
+    counts = np.sum([index.multi_hot(image_id) for image_id in index.ids(split)], axis=0)
+    return [0, *(np.flatnonzero(counts >= min_images) + 1).tolist()]
 
 
 def score_model(model: nn.Module, index: DatasetIndex, split: str, max_side: int, frequent: list[int]) -> dict:
@@ -48,8 +46,8 @@ def score_model(model: nn.Module, index: DatasetIndex, split: str, max_side: int
         seg, _ = predict_probs(model, read_rgb(index.image_path(image_id)), device, scales=[1.0], flip=False, max_side=max_side)
         confusion = confusion + confusion_matrix(seg.argmax(0).astype(np.uint8), read_label_map(index.mask_path(image_id)), index.num_classes + 1)
     model.train()
-    iou = scores(confusion)["iou"]
-    return {"mIoU": 100 * scores(confusion)["miou"], "mIoU_frequent": 100 * float(np.nanmean(iou[frequent]))}
+    result = scores(confusion)
+    return {"mIoU": 100 * result["miou"], "mIoU_frequent": 100 * float(np.nanmean(result["iou"][frequent]))}
 
 
 def main() -> None:
