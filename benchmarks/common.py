@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,3 +107,8 @@ def header(title: str) -> None:
     models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line]
     cpu = models[0] if models else "unknown CPU"
     print(f"## {title}\n\n{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores\n")
+
+
+def foreground_counts(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> tuple[int, int, int]:
+    """(intersection, union, foreground) pixel counts of boolean ``mask`` against ``truth`` inside ``valid``."""
+    return int((mask & truth & valid).sum()), int(((mask | truth) & valid).sum()), int((mask & valid).sum())

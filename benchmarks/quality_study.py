@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from common import REPO, header, merge_config, table
+from common import REPO, foreground_counts, header, merge_config, table
 
 from wsss_core.crf import CrfParams, crf_foreground
 from wsss_core.ctlr.initial_labels import fuse_initial_labels
@@ -55,6 +55,12 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
     "schedule": {
         "supervised 16 epochs": ({"supervised": {"train": {"epochs": 16}}}, ["train_supervised"], ["segmentation_supervised"]),
     },
+    "retrain": {
+        # the joint model's schedule (4 epochs at lr 0.005 on the sample) on G^ref instead of the initial labels
+        "retrain from the classifier": (
+            {"retrain": {"init": "classifier", "train": {"epochs": 4, "lr": 0.005}}}, ["retrain"], ["segmentation"]
+        ),
+    },
     "refresh_crf": {
         "torch CRF": ({"joint": {"ca_refresh_crf": "torch"}}, ["train_joint"], ALL),
     },
@@ -64,10 +70,6 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "overlapped": ({"joint": {"ca_refresh_overlap": True}}, ["train_joint"], ALL),
     },
 }
-
-
-def _fg_scores(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> tuple[int, int, int]:
-    return int((mask & truth & valid).sum()), int(((mask | truth) & valid).sum()), int((mask & valid).sum())
 
 
 def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
@@ -93,7 +95,7 @@ def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
                 steps[5]: read_gray(run / "labels" / "online_ca_joint" / f"{image_id}.png") > 0,
             }
             for step, mask in masks.items():
-                sums[step] += _fg_scores(mask, truth, valid)
+                sums[step] += foreground_counts(mask, truth, valid)
             truth_share += (int((truth & valid).sum()), int(valid.sum()))
     rows = [{"step": "ground truth", "fg_share_pct": 100 * truth_share[0] / truth_share[1], "fg_IoU": 100.0}]
     for step, (inter, union, fg) in sums.items():

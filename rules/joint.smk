@@ -39,7 +39,7 @@ rule train_joint:
 use rule train_joint as retrain with:
     input:
         dataset=dataset_root(),
-        init=run_path("checkpoints/joint.pt"),
+        init=run_path(f"checkpoints/{config['retrain']['init']}.pt"),
         seg_labels=run_path("labels/refined_seg"),
         ca_prior=run_path("labels/refined_ca"),
     output:

@@ -197,6 +197,21 @@ def test_mobilenet_v2_is_dilated_not_strided() -> None:
     assert all(conv.padding == conv.dilation for conv in depthwise.values())
 
 
+def test_mobilenet_v2_at_output_stride_16_dilates_only_the_last_stage() -> None:
+    features = build_backbone("mobilenet_v2", output_stride=16).features
+    depthwise = {
+        i: m for i, block in enumerate(features) for m in block.modules()
+        if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
+    }
+    assert [i for i, conv in depthwise.items() if conv.stride == (2, 2)] == [0, 2, 4, 7]
+    assert {i: conv.dilation[0] for i, conv in depthwise.items() if i >= 14} == {14: 1, 15: 2, 16: 2, 17: 2}
+    assert all(conv.padding == conv.dilation for conv in depthwise.values())
+    with torch.no_grad():
+        assert features(torch.zeros(1, 3, 97, 130)).shape == (1, 1280, 7, 9)
+    with pytest.raises(ValueError, match="output_stride must be 8 or 16"):
+        build_backbone("mobilenet_v2", output_stride=32)
+
+
 def test_mobilenet_v2_imagenet_weights_load_from_the_packaged_file() -> None:
     model = build_backbone("mobilenet_v2", weights="imagenet")
     path = backbones._weights_path("mobilenet_v2", "imagenet")

@@ -97,6 +97,16 @@ def test_changing_the_pcam_threshold_reruns_exactly_the_dependent_steps(finished
     assert not scheduled & {"make_dataset", "extract_saliency", "gather_saliency", "train_classifier", "dump_cams"}
 
 
+def test_retraining_from_the_classifier_reruns_only_the_retraining_and_what_follows(finished_run: Path, tmp_path: Path) -> None:
+    changed = write_config(tmp_path / "changed.yaml", merge(TINY, {"retrain": {"init": "classifier"}}))
+    result = run_snakemake(finished_run, "-n", "--configfile", str(changed))
+    scheduled = set(job_counts(result.stdout))
+    assert {"retrain", "predict", "evaluate"} <= scheduled
+    assert not scheduled & {"train_classifier", "train_joint", "predict_train", "refine_ctlr"}
+    retrain = re.search(r"rule retrain:.*?\n\s+input: (.+?)\n", result.stdout, flags=re.DOTALL)
+    assert retrain and "checkpoints/classifier.pt" in retrain.group(1) and "joint.pt" not in retrain.group(1)
+
+
 def test_dry_run_lists_one_job_per_shard(tmp_path: Path) -> None:
     config = write_config(tmp_path / "tiny.yaml", merge(TINY, {"shards": 4}))
     counts = job_counts(run_snakemake(tmp_path, "-n", "--configfile", str(config)).stdout)

@@ -14,7 +14,12 @@ import pandas as pd
 import pytest
 import torch
 
+from wsss_core.crf import CrfParams
+from wsss_core.ctlr.ca_labels import write_ca_label
+from wsss_core.ctlr.joint import train_joint
 from wsss_core.ctlr.training import multitask_losses, train_classifier, train_supervised
+from wsss_core.data.dataset import load_index
+from wsss_core.io import read_label_map, write_label_map
 from wsss_core.models import build_model
 
 MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18]}
@@ -122,3 +127,33 @@ def test_supervised_reference_reports_every_epoch_with_its_model(tiny_dataset: P
     assert len({weights for _, weights in seen}) == 3, "each call sees the weights after that epoch"
     final = torch.load(checkpoint, weights_only=True)["state_dict"]
     assert float(next(iter(final.values())).abs().sum()) == pytest.approx(seen[-1][1])
+
+
+def test_joint_training_reports_every_epoch_after_its_refresh(tiny_dataset: Path, tmp_path: Path) -> None:
+    index = load_index(tiny_dataset)
+    seg_dir, prior_dir, ca_dir = tmp_path / "seg", tmp_path / "prior", tmp_path / "online_ca"
+    for image_id in index.ids("train"):
+        mask = read_label_map(index.mask_path(image_id))
+        write_label_map(seg_dir / f"{image_id}.png", mask)
+        write_ca_label(prior_dir / f"{image_id}.png", (mask > 0) & (mask != 255))
+    classifier = tmp_path / "classifier.pt"
+    train_classifier(
+        tiny_dataset, "train", classifier, tmp_path / "c.csv", model_config=MODEL, train_config={**TRAIN, "epochs": 1}, threads=1
+    )
+    seen: list[tuple[int, float, dict[str, bytes]]] = []
+
+    def after_epoch(model: torch.nn.Module, epochs_done: int) -> None:
+        assert model.training
+        labels = {path.name: path.read_bytes() for path in sorted(ca_dir.iterdir())}
+        seen.append((epochs_done, float(next(model.parameters()).detach().abs().sum()), labels))
+
+    train_joint(
+        tiny_dataset, "train", classifier, seg_dir, prior_dir, tmp_path / "joint.pt", ca_dir, tmp_path / "joint.csv",
+        train_config={**TRAIN, "epochs": 2}, crf=CrfParams(), ca_prior_threshold=0.5, ca_refresh_every=1,
+        threads=1, on_epoch_end=after_epoch,
+    )  # fmt: skip
+    assert [epoch for epoch, _, _ in seen] == [1, 2]
+    assert seen[0][1] != seen[1][1], "each call sees the weights after that epoch"
+    prior = {path.name: path.read_bytes() for path in sorted(prior_dir.iterdir())}
+    assert seen[0][2] != prior, "the callback of epoch 1 sees the labels its refresh wrote"
+    assert seen[1][2] == {path.name: path.read_bytes() for path in sorted(ca_dir.iterdir())}

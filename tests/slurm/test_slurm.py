@@ -65,14 +65,15 @@ def _test_profile(directory: Path) -> Path:
     """profiles/slurm as shipped, with what the one-node test cluster needs.
 
     No accounting daemon: job status from squeue (the cluster's MinJobAge keeps
-    finished jobs listed), first status check after 10 s. Memory requests
-    shrunk to fit one small node.
+    finished jobs listed), first status check after 1 s (the plugin adds 10 s
+    per round without a finished job, from 1 s again after one finishes: the
+    tiny jobs take seconds). Memory requests shrunk to fit one small node.
     """
     profile = yaml.safe_load(PROFILE.read_text())
     profile["default-resources"]["mem_mb"] = 1000
     profile["set-resources"] = {rule: {**resources, "mem_mb": 2000} for rule, resources in profile["set-resources"].items()}
     profile["slurm-status-command"] = "squeue"
-    profile["slurm-init-seconds-before-status-checks"] = 10
+    profile["slurm-init-seconds-before-status-checks"] = 1
     profile["latency-wait"] = 5
     directory.mkdir(parents=True)
     (directory / "config.yaml").write_text(yaml.safe_dump(profile))

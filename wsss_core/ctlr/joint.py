@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
+
+from torch import nn
 
 from wsss_core.crf import CrfParams
 from wsss_core.ctlr.ca_labels import CaRefresher, binarize_ca_prior
@@ -48,6 +50,7 @@ def train_joint(
     threads: int | None = None,
     workers: int = 1,
     branches: Sequence[str] = BRANCHES,
+    on_epoch_end: Callable[[nn.Module, int], None] | None = None,
 ) -> None:
     """Fig. 5b / 5d: train ``branches`` with L_cls + L_ca + L_seg (Eq. 8-11; subsets: Table 5, refresh 0 without ca).
 
@@ -61,7 +64,8 @@ def train_joint(
     ``ca_refresh_crf="torch"``, on the training device; with
     ``ca_refresh_overlap`` used one epoch later). The directory ends holding
     the labels of the last epoch. Under torchrun rank 0 alone writes them
-    while the other ranks wait.
+    while the other ranks wait. ``on_epoch_end(model, epochs_done)`` runs after
+    each epoch's refresh (e.g. to score a learning curve).
     """
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
@@ -82,6 +86,12 @@ def train_joint(
     settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, ca_refresh_crf=ca_refresh_crf)
     settings.update(branches=sorted(branches))
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
+
+    def after_epoch(epoch: int) -> None:
+        refresher.after_epoch(model, epoch)
+        if on_epoch_end is not None:
+            on_epoch_end(model, epoch)
+
     try:
         fit(
             model,
@@ -94,7 +104,7 @@ def train_joint(
             log_csv=Path(log_csv),
             fingerprint=run_id,
             on_resume=lambda epoch: refresher.after_resume(model, epoch),
-            on_epoch_end=lambda epoch: refresher.after_epoch(model, epoch),
+            on_epoch_end=after_epoch,
         )
     finally:
         if refresher is not None:
