@@ -40,8 +40,9 @@ from wsss_core.ctlr.refine import refine_image_labels
 from wsss_core.ctlr.training import train_supervised
 from wsss_core.data.dataset import DatasetIndex, load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
+from wsss_core.guidance.maps import read_guidance
 from wsss_core.inference.predict import predict_probs
-from wsss_core.io import read_gray, read_label_map, read_rgb
+from wsss_core.io import read_label_map, read_rgb
 from wsss_core.store import read_store
 
 
@@ -75,11 +76,16 @@ class CtlrProbe:
         with read_store(run / "cams.h5") as cams:
             self.pcams = {image_id: cams.read(image_id, "pcam") for image_id in ids}
         self.truths = {image_id: read_label_map(index.mask_path(image_id)) for image_id in ids}
+        # (valid, object) pixels of each ground truth, for the foreground IoUs
+        self.objects = {image_id: (truth != 255, (truth > 0) & (truth != 255)) for image_id, truth in self.truths.items()}
         self.images = {image_id: read_rgb(index.image_path(image_id)) for image_id in ids}
         saliency_threshold = config["labels"]["saliency_fg_threshold"]
         self.baseline = self._scores(
             {image_id: read_label_map(run / "labels" / "initial_pcam" / f"{image_id}.png") for image_id in ids},
-            {image_id: read_gray(run / "saliency" / f"{image_id}.png") / 255.0 > saliency_threshold for image_id in ids},
+            {
+                image_id: read_guidance(run / "saliency" / f"{image_id}.png", truth.shape) > saliency_threshold
+                for image_id, truth in self.truths.items()
+            },
         )
 
     def _scores(self, labels: dict[str, np.ndarray], *foregrounds: dict[str, np.ndarray]) -> list[float]:
@@ -87,7 +93,7 @@ class CtlrProbe:
         confusion, counts = 0, np.zeros((len(foregrounds), 3), dtype=np.int64)
         for image_id, truth_map in self.truths.items():
             confusion = confusion + confusion_matrix(labels[image_id], truth_map, self.index.num_classes + 1)
-            valid, truth = truth_map != 255, (truth_map > 0) & (truth_map != 255)
+            valid, truth = self.objects[image_id]
             for k, masks in enumerate(foregrounds):
                 counts[k] += foreground_counts(masks[image_id], truth, valid)
         return [100 * scores(confusion)["miou"], *(100 * inter / union for inter, union, _ in counts)]

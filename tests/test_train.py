@@ -142,10 +142,12 @@ def test_joint_training_reports_every_epoch_after_its_refresh(tiny_dataset: Path
     )
     seen: list[tuple[int, float, dict[str, bytes]]] = []
 
+    def files(directory: Path) -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
     def after_epoch(model: torch.nn.Module, epochs_done: int) -> None:
         assert model.training
-        labels = {path.name: path.read_bytes() for path in sorted(ca_dir.iterdir())}
-        seen.append((epochs_done, float(next(model.parameters()).detach().abs().sum()), labels))
+        seen.append((epochs_done, float(next(model.parameters()).detach().abs().sum()), files(ca_dir)))
 
     train_joint(
         tiny_dataset, "train", classifier, seg_dir, prior_dir, tmp_path / "joint.pt", ca_dir, tmp_path / "joint.csv",
@@ -154,6 +156,5 @@ def test_joint_training_reports_every_epoch_after_its_refresh(tiny_dataset: Path
     )  # fmt: skip
     assert [epoch for epoch, _, _ in seen] == [1, 2]
     assert seen[0][1] != seen[1][1], "each call sees the weights after that epoch"
-    prior = {path.name: path.read_bytes() for path in sorted(prior_dir.iterdir())}
-    assert seen[0][2] != prior, "the callback of epoch 1 sees the labels its refresh wrote"
-    assert seen[1][2] == {path.name: path.read_bytes() for path in sorted(ca_dir.iterdir())}
+    assert seen[0][2] != files(prior_dir), "the callback of epoch 1 sees the labels its refresh wrote"
+    assert seen[1][2] == files(ca_dir)
