@@ -132,7 +132,8 @@ def train(stage: str, run: Path, config: dict, epochs: int, threads: int, tmp: P
         crf=CrfParams.from_config(config["crf"]["class_agnostic"]), ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         ca_refresh_every=config["joint"]["ca_refresh_every"], ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
         ca_refresh_crf=config["joint"]["ca_refresh_crf"], max_side=config["inference"]["max_side"],
-        batch_size=config["inference"]["batch_size"], threads=threads, workers=threads, on_epoch_end=after_epoch,
+        batch_size=config["inference"]["batch_size"], threads=threads, workers=threads,
+        loss_weights=config["loss_weights"], on_epoch_end=after_epoch,
     )  # fmt: skip
 
 

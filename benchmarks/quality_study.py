@@ -69,6 +69,10 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "every epoch": ({"joint": {"ca_refresh_every": 1}}, ["train_joint"], ALL),
         "overlapped": ({"joint": {"ca_refresh_overlap": True}}, ["train_joint"], ALL),
     },
+    "loss_weights": {
+        "L_seg x2": ({"loss_weights": {"seg": 2.0}}, ["train_joint"], ALL),
+        "L_ca x2": ({"loss_weights": {"ca": 2.0}}, ["train_joint"], ALL),
+    },
 }
 
 
@@ -142,16 +146,17 @@ def run_variant(run: Path, config_file: Path | None, name: str, change: dict, ru
                 shutil.copytree(run / small, variant / small)
     override = variant / "study.yaml"
     override.write_text(yaml.safe_dump(merge_config(base_config, {**change, "run": variant.name})))
-    files = [str(variant / "metrics" / f"{target}.csv") for target in targets]
+    workdir = run.parent.parent  # Snakemake's targets are relative to it, as the rules' outputs are
+    files = [str(Path(run.parent.name, variant.name, "metrics", f"{target}.csv")) for target in targets]
     snakemake = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", str(os.cpu_count() or 2),
                  "--rerun-triggers", "mtime", "--configfile", str(override)]  # fmt: skip
     # first mark the copied outputs up to date (inputs newer than the run, e.g. a re-copied dataset,
     # would re-run the DAG), then re-run the changed rules and what follows them
     for command in ([*snakemake, "--touch", "--", *files], [*snakemake, "--forcerun", *rules, "--", *files]):
-        result = subprocess.run(command, cwd=run.parent.parent, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"variant {name} failed:\n{result.stderr[-4000:]}")
-    return {target: pd.read_csv(path).to_dict("records") for target, path in zip(targets, files)}
+    return {target: pd.read_csv(workdir / path).to_dict("records") for target, path in zip(targets, files)}
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ use rule train_joint as train_ablation with:
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
         batch_size=config["inference"]["batch_size"],
+        loss_weights=config["loss_weights"],
     log:
         run_path("logs/train_ablation-{variant}.log"),
     benchmark:

@@ -22,6 +22,7 @@ rule train_joint:
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
         batch_size=config["inference"]["batch_size"],
+        loss_weights=config["loss_weights"],
     threads: config["threads"]["train"]
     resources:
         gpu=config["train_gpus"],
@@ -56,6 +57,7 @@ use rule train_joint as retrain with:
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
         batch_size=config["inference"]["batch_size"],
+        loss_weights=config["loss_weights"],
     log:
         run_path("logs/retrain.log"),
     benchmark:

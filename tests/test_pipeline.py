@@ -107,6 +107,13 @@ def test_retraining_from_the_classifier_reruns_only_the_retraining_and_what_foll
     assert retrain and "checkpoints/classifier.pt" in retrain.group(1) and "joint.pt" not in retrain.group(1)
 
 
+def test_a_loss_weight_reruns_the_multitask_stages_and_not_the_classifier(finished_run: Path, tmp_path: Path) -> None:
+    changed = write_config(tmp_path / "changed.yaml", merge(TINY, {"loss_weights": {"seg": 2.0}}))
+    scheduled = set(job_counts(run_snakemake(finished_run, "-n", "--configfile", str(changed)).stdout))
+    assert {"train_joint", "refine_ctlr", "retrain", "evaluate"} <= scheduled
+    assert not scheduled & {"train_classifier", "dump_cams", "fuse_initial_labels", "train_supervised"}
+
+
 def test_dry_run_lists_one_job_per_shard(tmp_path: Path) -> None:
     config = write_config(tmp_path / "tiny.yaml", merge(TINY, {"shards": 4}))
     counts = job_counts(run_snakemake(tmp_path, "-n", "--configfile", str(config)).stdout)

@@ -52,6 +52,23 @@ def test_multitask_losses_are_those_of_the_trained_branches(branches: tuple, los
     assert set(out) == losses and all(torch.isfinite(value) for value in out.values())
 
 
+def test_loss_weights_scale_their_terms_and_leave_the_others() -> None:
+    """``loss_weights``: a factor on each named term of Eq. 8; a weight of a branch not trained adds no term."""
+    model = build_model({**MODEL, "num_classes": 3}).eval()
+    batch = {
+        "image_labels": torch.tensor([[1.0, 0.0, 1.0]]),
+        "ca_labels": torch.ones(1, 32, 32, dtype=torch.long),
+        "seg_labels": torch.ones(1, 32, 32, dtype=torch.long),
+    }
+    images = torch.randn(1, 3, 32, 32)
+    plain = multitask_losses(model, images, batch, ("cls", "ca", "seg"))
+    weighted = multitask_losses(model, images, batch, ("cls", "ca", "seg"), weights={"ca": 0.5, "seg": 2.0})
+    assert torch.equal(weighted["loss_cls"], plain["loss_cls"])
+    assert torch.allclose(weighted["loss_ca"], 0.5 * plain["loss_ca"]) and torch.allclose(weighted["loss_seg"], 2 * plain["loss_seg"])
+    assert plain["loss_seg"] > 0
+    assert set(multitask_losses(model, images, batch, ("seg",), weights={"ca": 3.0, "seg": 1.0})) == {"loss_seg"}
+
+
 def _train_command(dataset: Path, checkpoint: Path, history: Path) -> list[str]:
     call = (
         "from wsss_core.ctlr.training import train_classifier;"

@@ -29,6 +29,7 @@ with log_to(snakemake.log[0], snakemake.rule):
             "threads": snakemake.threads,
             "workers": snakemake.threads,
             "branches": snakemake.params.get("branches", BRANCHES),  # subsets: the Table 5 variants
+            "loss_weights": snakemake.params.loss_weights,
         },
         gpus=snakemake.resources.gpu,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from torch import nn
 
@@ -50,9 +50,12 @@ def train_joint(
     threads: int | None = None,
     workers: int = 1,
     branches: Sequence[str] = BRANCHES,
+    loss_weights: Mapping[str, float] | None = None,
     on_epoch_end: Callable[[nn.Module, int], None] | None = None,
 ) -> None:
     """Fig. 5b / 5d: train ``branches`` with L_cls + L_ca + L_seg (Eq. 8-11; subsets: Table 5, refresh 0 without ca).
+
+    ``loss_weights`` scales Eq. 8's terms (:func:`multitask_losses`; None = unweighted).
 
     Starts from ``init_checkpoint``. Semantic labels G_seg are the PNGs of
     ``seg_label_dir``. Class-agnostic labels G_ca live in
@@ -84,7 +87,7 @@ def train_joint(
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
     settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side}
     settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, ca_refresh_crf=ca_refresh_crf)
-    settings.update(branches=sorted(branches))
+    settings.update(branches=sorted(branches), loss_weights=dict(loss_weights or {}))
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
 
     def after_epoch(epoch: int) -> None:
@@ -94,18 +97,15 @@ def train_joint(
 
     try:
         fit(
-            model,
-            dataset,
-            config,
-            device,
+            model, dataset, config, device,
             stage="multitask",
-            losses=functools.partial(multitask_losses, branches=tuple(branches)),
+            losses=functools.partial(multitask_losses, branches=tuple(branches), weights=loss_weights),
             output_checkpoint=Path(output_checkpoint),
             log_csv=Path(log_csv),
             fingerprint=run_id,
             on_resume=lambda epoch: refresher.after_resume(model, epoch),
             on_epoch_end=after_epoch,
-        )
+        )  # fmt: skip
     finally:
         if refresher is not None:
             refresher.close()

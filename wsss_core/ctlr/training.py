@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from torch import Tensor, nn
 
@@ -22,8 +22,18 @@ from wsss_core.losses import class_agnostic_loss, classification_loss, segmentat
 from wsss_core.models.multitask import BRANCHES, build_model
 
 
-def multitask_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor], branches: Sequence[str]) -> dict[str, Tensor]:
-    """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8; a subset of them for Table 5)."""
+def multitask_losses(
+    model: nn.Module,
+    images: Tensor,
+    batch: dict[str, Tensor],
+    branches: Sequence[str],
+    weights: Mapping[str, float] | None = None,
+) -> dict[str, Tensor]:
+    """Eq. 9-11 for the ``branches`` trained in a stage (their sum is Eq. 8; a subset of them for Table 5).
+
+    ``weights`` (branch -> factor, e.g. ``{"ca": 1.0, "seg": 2.0}``) scales a term
+    before the sum; a branch it leaves out keeps Eq. 8's weight of 1.
+    """
     out = model(images, branches=branches)
     losses = {}
     if "cls" in branches:
@@ -32,6 +42,9 @@ def multitask_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor],
         losses["loss_ca"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
     if "seg" in branches:
         losses["loss_seg"] = segmentation_loss(out["seg_logits"], batch["seg_labels"])
+    for branch, weight in (weights or {}).items():
+        if f"loss_{branch}" in losses:
+            losses[f"loss_{branch}"] = weight * losses[f"loss_{branch}"]
     return losses
 
 
