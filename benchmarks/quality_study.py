@@ -36,7 +36,7 @@ from wsss_core.ctlr.initial_labels import fuse_initial_labels
 from wsss_core.ctlr.refine import binarize_segmentation
 from wsss_core.data.dataset import load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
-from wsss_core.io import read_gray, read_label_map, read_rgb
+from wsss_core.io import IGNORE_LABEL, read_gray, read_label_map, read_rgb
 from wsss_core.store import read_store
 
 # question -> {variant: (config override, rules to re-run, targets)}
@@ -68,6 +68,12 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "no refresh": ({"joint": {"ca_refresh_every": 0}}, ["train_joint"], ALL),
         "every epoch": ({"joint": {"ca_refresh_every": 1}}, ["train_joint"], ALL),
         "overlapped": ({"joint": {"ca_refresh_overlap": True}}, ["train_joint"], ALL),
+    },
+    "refresh_prediction": {
+        "ms Pr_ca": ({"joint": {"ca_refresh_prediction": "ms"}}, ["train_joint"], ALL),
+    },
+    "joint_init": {
+        "joint from an untrained network": ({"joint": {"init": "backbone"}}, ["train_joint"], ALL),
     },
     "loss_weights": {
         "L_seg x2": ({"loss_weights": {"seg": 2.0}}, ["train_joint"], ALL),
@@ -108,7 +114,12 @@ def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
 
 
 def thresholds(run: Path, split: str) -> list[dict]:
-    """mIoU, F1, coverage of the initial labels for sCAM and pCAM at fusion thresholds 0.1 .. 0.9."""
+    """mIoU, F1, coverage of the initial labels for sCAM and pCAM at fusion thresholds 0.1 .. 0.9.
+
+    The ignored pixels (the fusion's conflicts) are split by which map claims
+    them, the saliency map alone or the CAM alone, each with the share of
+    them that the ground truth calls object (in % of the pixels it labels).
+    """
     index = load_index(run / "dataset")
     ids = index.ids(split)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -120,16 +131,25 @@ def thresholds(run: Path, split: str) -> list[dict]:
         guidance = {image_id: read_gray(run / "saliency" / f"{image_id}.png") / 255.0 for image_id in ids}
         for cam in ("scam", "pcam"):
             for threshold in np.round(np.arange(0.1, 0.95, 0.1), 2):
-                confusion = 0
+                confusion, conflicts = 0, np.zeros((2, 2), dtype=np.int64)  # [saliency only, CAM only] x [all, object]
                 for image_id, record in records.items():
                     classes = tuple(int(c) for c in record["classes"])
                     labels = fuse_initial_labels(
                         record[cam], classes, guidance[image_id], cam_fg_threshold=threshold, fg_threshold=saliency_threshold
                     )
-                    confusion = confusion + confusion_matrix(labels, truths[image_id], index.num_classes + 1)
+                    truth = truths[image_id]
+                    confusion = confusion + confusion_matrix(labels, truth, index.num_classes + 1)
+                    ignored, salient = (labels == IGNORE_LABEL) & (truth != IGNORE_LABEL), guidance[image_id] > saliency_threshold
+                    for row, claimed in enumerate((ignored & salient, ignored & ~salient)):
+                        conflicts[row] += (int(claimed.sum()), int((claimed & (truth > 0)).sum()))
                 result = scores(confusion)
+                counted = int(confusion.sum())  # the pixels with a ground-truth label
                 rows.append({"CAM": cam, "threshold": float(threshold), "mIoU": 100 * result["miou"],
-                             "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"]})  # fmt: skip
+                             "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"],
+                             "ignored_sal_only": 100 * conflicts[0, 0] / counted,
+                             "sal_only_gt_object": 100 * conflicts[0, 1] / max(conflicts[0, 0], 1),
+                             "ignored_cam_only": 100 * conflicts[1, 0] / counted,
+                             "cam_only_gt_object": 100 * conflicts[1, 1] / max(conflicts[1, 0], 1)})  # fmt: skip
     return rows
 
 
@@ -172,7 +192,9 @@ def main() -> None:
         crf = CrfParams(**yaml.safe_load((REPO / "config.yaml").read_text())["crf"]["class_agnostic"])
         print(table(trace(args.run, args.split, crf), ["step", "fg_share_pct", "fg_IoU"]))
     elif args.what == "thresholds":
-        print(table(thresholds(args.run, args.split), ["CAM", "threshold", "mIoU", "F1", "coverage"]))
+        columns = ["CAM", "threshold", "mIoU", "F1", "coverage", "ignored_sal_only", "sal_only_gt_object",
+                   "ignored_cam_only", "cam_only_gt_object"]  # fmt: skip
+        print(table(thresholds(args.run, args.split), columns))
     for question in args.question:
         results = {name: run_variant(args.run, args.config, name, *spec) for name, spec in QUESTIONS[question].items()}
         print(f"\n### {question}\n\n```json\n{json.dumps(results, indent=1)}\n```")

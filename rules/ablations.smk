@@ -16,7 +16,7 @@ SONET_ABLATIONS = [
 use rule train_joint as train_ablation with:
     input:
         dataset=dataset_root(),
-        init=run_path("checkpoints/classifier.pt"),
+        init=run_path(f"checkpoints/{config['joint']['init']}.pt"),
         seg_labels=lambda wildcards: run_path(f"labels/initial_{ABLATION_VARIANTS[wildcards.variant][1]}"),
         ca_prior=guidance_dir(),
     output:
@@ -33,6 +33,7 @@ use rule train_joint as train_ablation with:
         ),
         ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
         ca_refresh_crf=config["joint"]["ca_refresh_crf"],
+        ca_refresh_prediction=refresh_prediction("joint"),
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],

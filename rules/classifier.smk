@@ -23,3 +23,20 @@ rule train_classifier:
         ENV
     script:
         "../workflow_scripts/train_new_model.py"
+
+
+# joint.init: backbone: the network train_joint starts from instead of the classifier, untrained.
+rule new_network:
+    input:
+        dataset=dataset_root(),
+    output:
+        checkpoint=run_path("checkpoints/backbone.pt"),
+    params:
+        model=config["model"],
+        train=train_settings("joint"),
+    log:
+        run_path("logs/new_network.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/new_network.py"

@@ -198,6 +198,13 @@ def train_settings(stage):
     return {**config["train"], **config[stage]["train"]}
 
 
+def refresh_prediction(stage):
+    """How the G_ca refresh of ``stage`` predicts Pr_ca (Eq. 4): single scale, or inference's scales and flip (``ms``)."""
+    if config[stage]["ca_refresh_prediction"] == "ms":
+        return {"scales": config["inference"]["scales"], "flip": config["inference"]["flip"]}
+    return {"scales": [1.0], "flip": False}
+
+
 def prediction_dirs(models):
     """{model: {post-processing: directory of its label maps on the eval split}}."""
     return {

@@ -5,7 +5,7 @@
 rule train_joint:
     input:
         dataset=dataset_root(),
-        init=run_path("checkpoints/classifier.pt"),
+        init=run_path(f"checkpoints/{config['joint']['init']}.pt"),
         seg_labels=run_path("labels/initial_pcam"),
         ca_prior=guidance_dir(),
     output:
@@ -18,6 +18,7 @@ rule train_joint:
         ca_refresh_every=config["joint"]["ca_refresh_every"],
         ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
         ca_refresh_crf=config["joint"]["ca_refresh_crf"],
+        ca_refresh_prediction=refresh_prediction("joint"),
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
@@ -53,6 +54,7 @@ use rule train_joint as retrain with:
         ca_refresh_every=config["retrain"]["ca_refresh_every"],
         ca_refresh_overlap=config["retrain"]["ca_refresh_overlap"],
         ca_refresh_crf=config["retrain"]["ca_refresh_crf"],
+        ca_refresh_prediction=refresh_prediction("retrain"),
         ca_prior_threshold=0.5,  # G_ca^ref is binary (0/255); any threshold in (0, 1) keeps it
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],

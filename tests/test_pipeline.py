@@ -114,6 +114,16 @@ def test_a_loss_weight_reruns_the_multitask_stages_and_not_the_classifier(finish
     assert not scheduled & {"train_classifier", "dump_cams", "fuse_initial_labels", "train_supervised"}
 
 
+def test_joint_training_from_an_untrained_network_keeps_the_classifier_and_its_labels(finished_run: Path, tmp_path: Path) -> None:
+    changed = write_config(tmp_path / "changed.yaml", merge(TINY, {"joint": {"init": "backbone"}}))
+    result = run_snakemake(finished_run, "-n", "--configfile", str(changed))
+    scheduled = set(job_counts(result.stdout))
+    assert {"new_network", "train_joint", "refine_ctlr", "retrain", "evaluate"} <= scheduled
+    assert not scheduled & {"train_classifier", "dump_cams", "fuse_initial_labels", "train_supervised"}
+    joint = re.search(r"rule train_joint:.*?\n\s+input: (.+?)\n", result.stdout, flags=re.DOTALL)
+    assert joint and "checkpoints/backbone.pt" in joint.group(1) and "classifier.pt" not in joint.group(1)
+
+
 def test_dry_run_lists_one_job_per_shard(tmp_path: Path) -> None:
     config = write_config(tmp_path / "tiny.yaml", merge(TINY, {"shards": 4}))
     counts = job_counts(run_snakemake(tmp_path, "-n", "--configfile", str(config)).stdout)

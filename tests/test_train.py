@@ -17,10 +17,11 @@ import torch
 from wsss_core.crf import CrfParams
 from wsss_core.ctlr.ca_labels import write_ca_label
 from wsss_core.ctlr.joint import train_joint
-from wsss_core.ctlr.training import multitask_losses, train_classifier, train_supervised
+from wsss_core.ctlr.training import multitask_losses, save_new_network, train_classifier, train_supervised
 from wsss_core.data.dataset import load_index
 from wsss_core.io import read_label_map, write_label_map
 from wsss_core.models import build_model
+from wsss_core.models.checkpoint import load_model
 
 MODEL = {"backbone": "tiny", "backbone_options": {"width": 8}, "decoder_channels": 8, "atrous_rates": [6, 12, 18]}
 TRAIN = {"epochs": 40, "batch_size": 4, "lr": 0.01, "crop_size": 48, "scale_range": [0.9, 1.1], "seed": 0}
@@ -175,3 +176,20 @@ def test_joint_training_reports_every_epoch_after_its_refresh(tiny_dataset: Path
     assert seen[0][1] != seen[1][1], "each call sees the weights after that epoch"
     assert seen[0][2] != files(prior_dir), "the callback of epoch 1 sees the labels its refresh wrote"
     assert seen[1][2] == files(ca_dir)
+
+
+def test_a_new_network_is_the_untrained_network_of_the_stage_seed(tiny_dataset: Path, tmp_path: Path) -> None:
+    num_classes = load_index(tiny_dataset).num_classes
+    paths = {seed: tmp_path / f"seed{seed}.pt" for seed in (3, 4)}
+    for seed, path in paths.items():
+        save_new_network(tiny_dataset, path, model_config=MODEL, train_config={**TRAIN, "seed": seed})
+    checkpoint = torch.load(paths[3], weights_only=True)
+    assert (checkpoint["stage"], checkpoint["epochs"]) == ("backbone", 0)
+    torch.manual_seed(3)
+    expected = build_model({**MODEL, "num_classes": num_classes}).state_dict()
+    assert checkpoint["state_dict"].keys() == expected.keys()
+    assert all(torch.equal(value, expected[key]) for key, value in checkpoint["state_dict"].items())
+    other_seed = torch.load(paths[4], weights_only=True)["state_dict"]
+    assert any(not torch.equal(value, other_seed[key]) for key, value in expected.items() if value.is_floating_point())
+    loaded = load_model(paths[3], num_classes=num_classes)  # what train_joint starts from
+    assert all(torch.equal(value, expected[key]) for key, value in loaded.state_dict().items())

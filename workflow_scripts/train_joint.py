@@ -24,6 +24,8 @@ with log_to(snakemake.log[0], snakemake.rule):
             "ca_refresh_every": snakemake.params.ca_refresh_every,
             "ca_refresh_overlap": snakemake.params.ca_refresh_overlap,
             "ca_refresh_crf": snakemake.params.ca_refresh_crf,
+            "ca_refresh_scales": snakemake.params.ca_refresh_prediction["scales"],
+            "ca_refresh_flip": snakemake.params.ca_refresh_prediction["flip"],
             "max_side": snakemake.params.max_side,
             "batch_size": snakemake.params.batch_size,
             "threads": snakemake.threads,

@@ -20,10 +20,9 @@ from torch import nn
 
 from wsss_core.crf import CrfParams, crf_foreground
 from wsss_core.data.dataset import DatasetIndex
-from wsss_core.data.transforms import input_scale, resize_input
 from wsss_core.guidance.maps import read_guidance
 from wsss_core.inference.batches import image_batches
-from wsss_core.inference.forward import forward_resized
+from wsss_core.inference.predict import predict_batch
 from wsss_core.io import read_image_size, read_rgb, write_gray
 from wsss_core.logs import progress
 from wsss_core.parallel import WorkerPool
@@ -94,8 +93,10 @@ def _replace_directory(new: Path, old: Path) -> None:
 class CaRefresher:
     """The online refresh of G_ca (Eq. 4) during joint training, for the ids of one split.
 
-    Pr_ca is predicted single-scale on the images brought down to ``max_side``,
-    ``batch_size`` images of one size at a time on the training device; the
+    Pr_ca is predicted on the images brought down to ``max_side``, at
+    ``scales`` (``(1.0,)``: single scale) max-fused with their mirrored copies
+    where ``flip`` (:func:`predict_batch`), ``batch_size`` images of one size
+    at a time on the training device; the
     CRFs run in pydensecrf on ``workers`` processes forked when the refresher
     is made (make it before the network, so the workers stay small) or, with
     ``crf_backend="torch"``, on the training device from ``workers`` threads
@@ -125,6 +126,8 @@ class CaRefresher:
         batch_size: int,
         every: int,
         epochs: int,
+        scales: Sequence[float],
+        flip: bool,
         overlap: bool = False,
         crf_backend: str = "pydensecrf",
     ) -> None:
@@ -132,6 +135,7 @@ class CaRefresher:
             raise ValueError(f"unknown CRF backend {crf_backend!r}: pydensecrf or torch")
         self.index, self.ids, self.ca_dir, self.device = index, list(ids), ca_dir, device
         self.max_side, self.batch_size, self.every, self.epochs, self.overlap = max_side, batch_size, every, epochs, overlap
+        self.scales, self.flip = tuple(scales), flip
         self.staging = ca_dir.with_name(f".{ca_dir.name}.next")
         self.spool = ca_dir.with_name(f".{ca_dir.name}.pr_ca")
         crf_device = device if crf_backend == "torch" else None
@@ -164,10 +168,11 @@ class CaRefresher:
         was_training = model.training
         model.eval()
         for batch in image_batches(self.index, self.ids, batch_size=self.batch_size):
-            size = batch.size
-            images = resize_input(batch.images, input_scale(size, self.max_side))
-            out = forward_resized(lambda x: model(x, branches=("ca",)), images, size, self.device, keep=("ca_logits",))
-            for image_id, ca_prob in zip(batch.ids, torch.sigmoid(out["ca_logits"])[:, 0].cpu().numpy()):
+            out = predict_batch(
+                model, batch.images, self.device, scales=self.scales, flip=self.flip, max_side=self.max_side,
+                single=False, branches=("ca",),
+            )  # fmt: skip
+            for image_id, ca_prob in zip(batch.ids, out["ca_ms"].cpu().numpy()):
                 yield image_id, ca_prob
         model.train(was_training)
 

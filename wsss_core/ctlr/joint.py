@@ -45,6 +45,8 @@ def train_joint(
     ca_refresh_every: int,
     ca_refresh_overlap: bool = False,
     ca_refresh_crf: str = "pydensecrf",
+    ca_refresh_scales: Sequence[float] = (1.0,),
+    ca_refresh_flip: bool = False,
     max_side: int | None = None,
     batch_size: int = 8,
     threads: int | None = None,
@@ -55,39 +57,37 @@ def train_joint(
 ) -> None:
     """Fig. 5b / 5d: train ``branches`` with L_cls + L_ca + L_seg (Eq. 8-11; subsets: Table 5, refresh 0 without ca).
 
-    ``loss_weights`` scales Eq. 8's terms (:func:`multitask_losses`; None = unweighted).
-
-    Starts from ``init_checkpoint``. Semantic labels G_seg are the PNGs of
-    ``seg_label_dir``. Class-agnostic labels G_ca live in
-    ``output_ca_label_dir`` (0/255 PNGs): first ``prior > ca_prior_threshold``
-    for the prior maps of ``ca_prior_dir``, then, after every
-    ``ca_refresh_every``-th epoch (0 = never), CRF_d((Pr_ca + prior) / 2)
-    from the current network (Eq. 4, :class:`CaRefresher`: forward passes of
-    ``batch_size`` images, CRFs on ``workers`` processes or, with
-    ``ca_refresh_crf="torch"``, on the training device; with
-    ``ca_refresh_overlap`` used one epoch later). The directory ends holding
-    the labels of the last epoch. Under torchrun rank 0 alone writes them
-    while the other ranks wait. ``on_epoch_end(model, epochs_done)`` runs after
-    each epoch's refresh (e.g. to score a learning curve).
+    Starts from ``init_checkpoint``; ``loss_weights`` scales Eq. 8's terms
+    (:func:`multitask_losses`; None = unweighted). G_seg are the PNGs of
+    ``seg_label_dir``. G_ca live in ``output_ca_label_dir`` (0/255 PNGs):
+    first ``prior > ca_prior_threshold`` for the priors of ``ca_prior_dir``,
+    then, after every ``ca_refresh_every``-th epoch (0 = never),
+    CRF_d((Pr_ca + prior) / 2) from the current network (Eq. 4,
+    :class:`CaRefresher`: Pr_ca at ``ca_refresh_scales``, with
+    ``ca_refresh_flip`` max-fused with mirrored copies, ``batch_size`` images
+    a pass; CRFs on ``workers`` processes or, with ``ca_refresh_crf="torch"``,
+    on the training device; with ``ca_refresh_overlap`` used one epoch later);
+    the directory ends holding the last epoch's (under torchrun, rank 0 writes
+    them). ``on_epoch_end(model, epochs_done)`` runs after each epoch's refresh.
     """
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
     ids = index.ids(split)
     prior_dir, ca_dir = Path(ca_prior_dir), Path(output_ca_label_dir)
+    refresh = {"every": ca_refresh_every, "overlap": ca_refresh_overlap, "crf_backend": ca_refresh_crf,
+               "scales": list(ca_refresh_scales), "flip": ca_refresh_flip}  # fmt: skip
     refresher = None
     if distributed.is_main_process():  # rank 0 writes the labels every rank's dataset reads
         refresher = CaRefresher(
             index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers,
-            batch_size=batch_size, every=ca_refresh_every, epochs=config.epochs, overlap=ca_refresh_overlap,
-            crf_backend=ca_refresh_crf,
+            batch_size=batch_size, epochs=config.epochs, **refresh,
         )  # fmt: skip
         binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
     distributed.barrier()
     model = place_model(load_model(init_checkpoint, num_classes=index.num_classes), device)
     dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
-    settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side}
-    settings.update(ca_refresh_every=ca_refresh_every, ca_refresh_overlap=ca_refresh_overlap, ca_refresh_crf=ca_refresh_crf)
-    settings.update(branches=sorted(branches), loss_weights=dict(loss_weights or {}))
+    settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side,
+                "ca_refresh": refresh, "branches": sorted(branches), "loss_weights": dict(loss_weights or {})}  # fmt: skip
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
 
     def after_epoch(epoch: int) -> None:

@@ -2,24 +2,31 @@
 
 Both train the three-branch network of Sec. 3.2 with the losses of Eq. 8-11
 (:func:`multitask_losses`) on the branches the stage trains; the other
-branches are frozen.
+branches are frozen. :func:`save_new_network` writes such a network untrained,
+for a joint model that does not start from the classifier.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
+from wsss_core.engine.config import TrainConfig
 from wsss_core.engine.fit import fit, start_stage
 from wsss_core.engine.resume import fingerprint
 from wsss_core.losses import class_agnostic_loss, classification_loss, segmentation_loss
+from wsss_core.models.checkpoint import save_checkpoint
 from wsss_core.models.multitask import BRANCHES, build_model
+
+log = logging.getLogger(__name__)
 
 
 def multitask_losses(
@@ -79,6 +86,21 @@ def _train_new_model(
         model, dataset, config, device, stage=stage, losses=losses, output_checkpoint=checkpoint, log_csv=log_csv,
         fingerprint=run_id, on_epoch_end=None if on_epoch_end is None else functools.partial(on_epoch_end, model),
     )
+
+
+def save_new_network(
+    dataset_root: str | Path, output_checkpoint: str | Path, *, model_config: dict[str, Any], train_config: dict[str, Any]
+) -> None:
+    """The network of Sec. 3.2 as a stage builds it, untrained: a 0-epoch checkpoint (``joint.init: backbone``).
+
+    Its backbone holds what ``model_config`` loads (ImageNet weights where it
+    names them), its heads the initialisation drawn from the stage's seed.
+    """
+    seed = TrainConfig.from_config(train_config).seed
+    torch.manual_seed(seed)
+    model = build_model({**model_config, "num_classes": load_index(dataset_root).num_classes})
+    save_checkpoint(output_checkpoint, model, stage="backbone", epochs=0)
+    log.info("new network: %s backbone, heads from seed %d, untrained -> %s", model.model_config["backbone"], seed, output_checkpoint)
 
 
 def train_classifier(

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 PREDICTION_ARRAYS = ("seg_single", "ca_single", "seg_ms", "ca_ms")
 
 
+# each branch's probabilities from its logits: Pr_seg a softmax over classes, Pr_ca a sigmoid
+_PROBABILITIES = {"seg": lambda logits: torch.softmax(logits, 1), "ca": lambda logits: torch.sigmoid(logits)[:, 0]}
+
+
 @torch.no_grad()
 def predict_batch(
     model: nn.Module,
@@ -45,36 +49,40 @@ def predict_batch(
     flip: bool,
     max_side: int | None = None,
     single: bool = True,
+    branches: Sequence[str] = ("ca", "seg"),
 ) -> dict[str, Tensor]:
     """Pr_seg (B,C+1,H,W) and Pr_ca (B,H,W) of a batch of normalised same-size images, on ``device``.
 
     Returns ``seg_ms`` / ``ca_ms`` (max-fused over ``scales`` and, with
     ``flip``, mirrored copies) and, with ``single``, ``seg_single`` /
-    ``ca_single`` (scale 1, unmirrored). Scales are relative to the images
-    brought down to ``max_side`` pixels (``None``: as they are).
+    ``ca_single`` (scale 1, unmirrored); of ``branches`` only (``("ca",)``:
+    Pr_ca alone, the G_ca refresh of Eq. 4). Scales are relative to the
+    images brought down to ``max_side`` pixels (``None``: as they are).
     """
     if not scales:
         raise ValueError("inference needs at least one scale")
     size, count = tuple(images.shape[-2:]), images.shape[0]
     base = input_scale(size, max_side)
     passes = list(scales) + ([1.0] if single and 1.0 not in scales else [])
+    keep = tuple(f"{branch}_logits" for branch in branches)
     out: dict[str, Tensor] = {}
     for scale in passes:
         scaled = resize_input(images, scale * base)
         batch = torch.cat([scaled, scaled.flip(-1)]) if flip else scaled
-        logits = forward_resized(
-            lambda x: model(x, branches=("ca", "seg")), batch, size, device, keep=("seg_logits", "ca_logits")
-        )
-        seg, ca = torch.softmax(logits["seg_logits"], 1), torch.sigmoid(logits["ca_logits"])[:, 0]
-        if single and scale == 1.0:
-            out["seg_single"], out["ca_single"] = seg[:count] / seg[:count].sum(dim=1, keepdim=True), ca[:count]
-        if scale not in scales:
-            continue
-        if flip:
-            seg, ca = torch.maximum(seg[:count], seg[count:].flip(-1)), torch.maximum(ca[:count], ca[count:].flip(-1))
-        out["seg_ms"] = seg if "seg_ms" not in out else torch.maximum(out["seg_ms"], seg)
-        out["ca_ms"] = ca if "ca_ms" not in out else torch.maximum(out["ca_ms"], ca)
-    out["seg_ms"] = out["seg_ms"] / out["seg_ms"].sum(dim=1, keepdim=True)
+        logits = forward_resized(lambda x: model(x, branches=tuple(branches)), batch, size, device, keep=keep)
+        for branch in branches:
+            probs = _PROBABILITIES[branch](logits[f"{branch}_logits"])
+            if single and scale == 1.0:
+                out[f"{branch}_single"] = probs[:count]
+            if scale not in scales:
+                continue
+            if flip:
+                probs = torch.maximum(probs[:count], probs[count:].flip(-1))
+            fused = f"{branch}_ms"
+            out[fused] = probs if fused not in out else torch.maximum(out[fused], probs)
+    for name in ("seg_single", "seg_ms"):
+        if name in out:
+            out[name] = out[name] / out[name].sum(dim=1, keepdim=True)
     return out
 
 
