@@ -2,16 +2,19 @@
 
     python benchmarks/quality_study.py trace      --run results/voc12_sample
     python benchmarks/quality_study.py thresholds --run results/voc12_sample
+    python benchmarks/quality_study.py fusions    --run results/voc12_sample
     python benchmarks/quality_study.py variants   --run results/voc12_sample --config configs/voc12_sample.yaml \\
-                                                  --question ctlr_inputs [--question ...]
+                                                  --question ctlr_inputs [--question ...] [--variant NAME ...]
 
 ``trace`` follows the training images of a finished run through CTLR (Eq. 5):
 the foreground share and foreground IoU (against the ground truth) of the
 saliency map, Pr_ca, Br_s(Pr_seg), their mean, the CRF output and the stored
 G_ca^ref, overall and per class. ``thresholds`` sweeps the fusion threshold of
-sCAM and pCAM (Sec. 3.4.1) with the run's guidance maps. ``variants`` runs
-the variants of the named questions: each starts from a hard-linked copy of
-the run (``results/study-<variant>``), changes its settings and re-runs, with
+sCAM and pCAM (Sec. 3.4.1) with the run's guidance maps. ``fusions`` fuses
+the run's pCAMs with each of its class-agnostic maps and with the ground
+truth's foreground: how far G_seg^ref can rise with a better G_ca^ref.
+``variants`` runs the variants of the named questions: each starts from a
+hard-linked copy of the run (``results/study-<run>-<variant>``), changes its settings and re-runs, with
 Snakemake's ``--forcerun``, the first rule the change reaches and what
 follows; then it collects the tables. Every table is printed as Markdown.
 """
@@ -75,9 +78,12 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
     "joint_init": {
         "joint from an untrained network": ({"joint": {"init": "backbone"}}, ["train_joint"], ALL),
     },
-    "loss_weights": {
-        "L_seg x2": ({"loss_weights": {"seg": 2.0}}, ["train_joint"], ALL),
-        "L_ca x2": ({"loss_weights": {"ca": 2.0}}, ["train_joint"], ALL),
+    "loss_weights": {  # every weight given: the variants do not depend on the base config's
+        "L_seg x2": ({"loss_weights": {"cls": 1.0, "ca": 1.0, "seg": 2.0}}, ["train_joint"], ALL),
+        "L_ca x2": ({"loss_weights": {"cls": 1.0, "ca": 2.0, "seg": 1.0}}, ["train_joint"], ALL),
+    },
+    "ca_weight": {
+        "L_ca x4": ({"loss_weights": {"cls": 1.0, "ca": 4.0, "seg": 1.0}}, ["train_joint"], ALL),
     },
 }
 
@@ -153,6 +159,38 @@ def thresholds(run: Path, split: str) -> list[dict]:
     return rows
 
 
+def fusions(run: Path, split: str) -> list[dict]:
+    """pCAM fused by the initial-label rule (Sec. 3.4.1) with each class-agnostic map of ``run``, and with the truth.
+
+    The saliency map gives G_seg^init and G_ca^ref gives G_seg^ref (Eq. 5-7);
+    the online G_ca and the ground truth's own object / background split show
+    what a better class-agnostic map could make of the same pCAMs.
+    """
+    index = load_index(run / "dataset")
+    ids = index.ids(split)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())["labels"]
+    maps = {"saliency (G_seg^init)": run / "saliency", "online G_ca": run / "labels" / "online_ca_joint",
+            "G_ca^ref (G_seg^ref)": run / "labels" / "refined_ca", "ground-truth foreground": None}  # fmt: skip
+    confusions, foreground = {name: 0 for name in maps}, {name: np.zeros(3, dtype=np.int64) for name in maps}
+    with read_store(run / "cams.h5") as cams:
+        for image_id in ids:
+            record, truth_map = cams.read(image_id, "pcam"), read_label_map(index.mask_path(image_id))
+            valid, truth = truth_map != IGNORE_LABEL, (truth_map > 0) & (truth_map != IGNORE_LABEL)
+            classes = tuple(int(c) for c in record["classes"])
+            for name, directory in maps.items():
+                fg = truth.astype(np.float32) if directory is None else read_gray(directory / f"{image_id}.png") / 255.0
+                labels = fuse_initial_labels(record["pcam"], classes, fg, cam_fg_threshold=config["pcam_fg_threshold"],
+                                             fg_threshold=config["saliency_fg_threshold"])  # fmt: skip
+                confusions[name] = confusions[name] + confusion_matrix(labels, truth_map, index.num_classes + 1)
+                foreground[name] += foreground_counts(fg > config["saliency_fg_threshold"], truth, valid)
+    rows = []
+    for name, confusion in confusions.items():
+        result, (inter, union, _) = scores(confusion), foreground[name]
+        rows.append({"class-agnostic map": name, "fg_IoU": 100 * inter / union, "mIoU": 100 * result["miou"],
+                     "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"]})  # fmt: skip
+    return rows
+
+
 def run_variant(run: Path, config_file: Path | None, name: str, change: dict, rules: list[str], targets: list[str]) -> dict:
     """Run one variant in a hard-linked copy of ``run``; its metric tables (path -> rows)."""
     base_config = yaml.safe_load(config_file.read_text()) if config_file else {}
@@ -181,11 +219,12 @@ def run_variant(run: Path, config_file: Path | None, name: str, change: dict, ru
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=("trace", "thresholds", "variants"))
+    parser.add_argument("what", choices=("trace", "thresholds", "fusions", "variants"))
     parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--split", default="train", help="the training split of the run")
     parser.add_argument("--question", action="append", default=[], choices=sorted(QUESTIONS))
+    parser.add_argument("--variant", action="append", default=[], help="run only these variants of the questions")
     args = parser.parse_args()
     header(f"{args.what} on {args.run}")
     if args.what == "trace":
@@ -195,8 +234,11 @@ def main() -> None:
         columns = ["CAM", "threshold", "mIoU", "F1", "coverage", "ignored_sal_only", "sal_only_gt_object",
                    "ignored_cam_only", "cam_only_gt_object"]  # fmt: skip
         print(table(thresholds(args.run, args.split), columns))
+    elif args.what == "fusions":
+        print(table(fusions(args.run, args.split), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
     for question in args.question:
-        results = {name: run_variant(args.run, args.config, name, *spec) for name, spec in QUESTIONS[question].items()}
+        chosen = {name: spec for name, spec in QUESTIONS[question].items() if not args.variant or name in args.variant}
+        results = {name: run_variant(args.run, args.config, name, *spec) for name, spec in chosen.items()}
         print(f"\n### {question}\n\n```json\n{json.dumps(results, indent=1)}\n```")
 
 
