@@ -224,7 +224,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--split", default="train", help="the training split of the run")
     parser.add_argument("--question", action="append", default=[], choices=sorted(QUESTIONS))
-    parser.add_argument("--variant", action="append", default=[], help="run only these variants of the questions")
+    parser.add_argument("--variant", action="append", default=[], help="run only these variants (of every --question)")
     args = parser.parse_args()
     header(f"{args.what} on {args.run}")
     if args.what == "trace":
@@ -236,9 +236,15 @@ def main() -> None:
         print(table(thresholds(args.run, args.split), columns))
     elif args.what == "fusions":
         print(table(fusions(args.run, args.split), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
-    for question in args.question:
-        chosen = {name: spec for name, spec in QUESTIONS[question].items() if not args.variant or name in args.variant}
-        results = {name: run_variant(args.run, args.config, name, *spec) for name, spec in chosen.items()}
+    chosen = {
+        question: {name: spec for name, spec in QUESTIONS[question].items() if not args.variant or name in args.variant}
+        for question in args.question
+    }
+    for question, variants in chosen.items():
+        if not variants:
+            parser.error(f"question {question} has none of the variants {args.variant}: {sorted(QUESTIONS[question])}")
+    for question, variants in chosen.items():
+        results = {name: run_variant(args.run, args.config, name, *spec) for name, spec in variants.items()}
         print(f"\n### {question}\n\n```json\n{json.dumps(results, indent=1)}\n```")
 
 
