@@ -63,7 +63,6 @@ def test_both_crf_backends_refresh_the_same_labels(tiny_dataset: Path, tmp_path:
     assert np.mean([(labels["torch"][i] > 0).mean() for i in ids]) > 0.05  # not an empty refresh
 
 
-
 def test_a_multi_scale_refresh_uses_the_fused_pr_ca(tiny_dataset: Path, tmp_path: Path) -> None:
     index = load_index(tiny_dataset)
     ids = index.ids("train")[:6]
