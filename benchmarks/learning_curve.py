@@ -8,8 +8,9 @@
 ``--stage supervised`` trains the supervised reference of the run's config
 (``supervised.train`` overlaid on ``train``, ``--epochs`` epochs) on the run's
 training split; ``--stage joint`` trains the joint model (Fig. 5b) from the
-run's classifier on its pCAM-initial labels and guidance maps, with the
-config's refresh of G_ca (Eq. 4). After every ``--every`` epochs the model's
+run's checkpoint that ``joint.init`` names on its pCAM-initial labels and
+guidance maps, with the config's refresh of G_ca (Eq. 4, its Pr_ca as
+``joint.ca_refresh_prediction`` says). After every ``--every`` epochs the model's
 single-scale prediction at ``inference.max_side`` is scored on the eval split
 against the ground truth (the ``plain`` row of ``metrics/segmentation*.csv``):
 mIoU over the classes that occur, and over the classes with at least
@@ -37,6 +38,7 @@ from torch import nn
 from wsss_core.crf import CrfParams
 from wsss_core.ctlr.joint import train_joint
 from wsss_core.ctlr.refine import refine_image_labels
+from wsss_core.ctlr.refresh import refresh_prediction
 from wsss_core.ctlr.training import train_supervised
 from wsss_core.data.dataset import DatasetIndex, load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
@@ -126,12 +128,15 @@ def train(stage: str, run: Path, config: dict, epochs: int, threads: int, tmp: P
             train_config=train_config, threads=threads, on_epoch_end=after_epoch,
         )  # fmt: skip
         return
+    refresh = refresh_prediction(config["joint"]["ca_refresh_prediction"], config["inference"])
     train_joint(
-        run / "dataset", split, run / "checkpoints" / "classifier.pt", run / "labels" / "initial_pcam", run / "saliency",
+        run / "dataset", split, run / "checkpoints" / f"{config['joint']['init']}.pt", run / "labels" / "initial_pcam",
+        run / "saliency",
         tmp / "model.pt", tmp / "online_ca", tmp / "history.csv", train_config=train_config,
         crf=CrfParams.from_config(config["crf"]["class_agnostic"]), ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         ca_refresh_every=config["joint"]["ca_refresh_every"], ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
-        ca_refresh_crf=config["joint"]["ca_refresh_crf"], max_side=config["inference"]["max_side"],
+        ca_refresh_crf=config["joint"]["ca_refresh_crf"], ca_refresh_scales=refresh["scales"],
+        ca_refresh_flip=refresh["flip"], max_side=config["inference"]["max_side"],
         batch_size=config["inference"]["batch_size"], threads=threads, workers=threads,
         loss_weights=config["loss_weights"], on_epoch_end=after_epoch,
     )  # fmt: skip

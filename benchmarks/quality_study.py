@@ -2,7 +2,7 @@
 
     python benchmarks/quality_study.py trace      --run results/voc12_sample
     python benchmarks/quality_study.py thresholds --run results/voc12_sample
-    python benchmarks/quality_study.py fusions    --run results/voc12_sample
+    python benchmarks/quality_study.py fusions    --run results/voc12_sample [--cams joint --config ...]
     python benchmarks/quality_study.py variants   --run results/voc12_sample --config configs/voc12_sample.yaml \\
                                                   --question ctlr_inputs [--question ...] [--variant NAME ...]
 
@@ -13,6 +13,10 @@ G_ca^ref, overall and per class. ``thresholds`` sweeps the fusion threshold of
 sCAM and pCAM (Sec. 3.4.1) with the run's guidance maps. ``fusions`` fuses
 the run's pCAMs with each of its class-agnostic maps and with the ground
 truth's foreground: how far G_seg^ref can rise with a better G_ca^ref.
+Both take the pCAMs of the run's classifier (its ``cams.h5``) or, with
+``--cams joint`` / ``retrain``, those of that network's classification
+branch (Eq. 1-3, computed once at the config's ``inference.max_side`` into
+``results/study-<run>-cams-<model>.h5``).
 ``variants`` runs the variants of the named questions: each starts from a
 hard-linked copy of the run (``results/study-<run>-<variant>``), changes its settings and re-runs, with
 Snakemake's ``--forcerun``, the first rule the change reaches and what
@@ -32,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from common import REPO, foreground_counts, header, merge_config, table
+from common import REPO, foreground_counts, header, load_config, merge_config, table
 
 from wsss_core.crf import CrfParams, crf_foreground
+from wsss_core.ctlr.cams import dump_cams
 from wsss_core.ctlr.initial_labels import fuse_initial_labels
 from wsss_core.ctlr.refine import binarize_segmentation
 from wsss_core.data.dataset import load_index
@@ -119,8 +124,8 @@ def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
     return rows
 
 
-def thresholds(run: Path, split: str) -> list[dict]:
-    """mIoU, F1, coverage of the initial labels for sCAM and pCAM at fusion thresholds 0.1 .. 0.9.
+def thresholds(run: Path, split: str, cams_file: Path) -> list[dict]:
+    """mIoU, F1, coverage of the initial labels for sCAM and pCAM (of ``cams_file``) at fusion thresholds 0.1 .. 0.9.
 
     The ignored pixels (the fusion's conflicts) are split by which map claims
     them, the saliency map alone or the CAM alone, each with the share of
@@ -131,7 +136,7 @@ def thresholds(run: Path, split: str) -> list[dict]:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     saliency_threshold = config["labels"]["saliency_fg_threshold"]
     rows = []
-    with read_store(run / "cams.h5") as cams:
+    with read_store(cams_file) as cams:
         records = {image_id: cams.read(image_id, "scam", "pcam") for image_id in ids}
         truths = {image_id: read_label_map(index.mask_path(image_id)) for image_id in ids}
         guidance = {image_id: read_gray(run / "saliency" / f"{image_id}.png") / 255.0 for image_id in ids}
@@ -159,8 +164,8 @@ def thresholds(run: Path, split: str) -> list[dict]:
     return rows
 
 
-def fusions(run: Path, split: str) -> list[dict]:
-    """pCAM fused by the initial-label rule (Sec. 3.4.1) with each class-agnostic map of ``run``, and with the truth.
+def fusions(run: Path, split: str, cams_file: Path) -> list[dict]:
+    """pCAM of ``cams_file`` fused by the initial-label rule (Sec. 3.4.1) with each class-agnostic map of ``run``.
 
     The saliency map gives G_seg^init and G_ca^ref gives G_seg^ref (Eq. 5-7);
     the online G_ca and the ground truth's own object / background split show
@@ -172,7 +177,7 @@ def fusions(run: Path, split: str) -> list[dict]:
     maps = {"saliency (G_seg^init)": run / "saliency", "online G_ca": run / "labels" / "online_ca_joint",
             "G_ca^ref (G_seg^ref)": run / "labels" / "refined_ca", "ground-truth foreground": None}  # fmt: skip
     confusions, foreground = {name: 0 for name in maps}, {name: np.zeros(3, dtype=np.int64) for name in maps}
-    with read_store(run / "cams.h5") as cams:
+    with read_store(cams_file) as cams:
         for image_id in ids:
             record, truth_map = cams.read(image_id, "pcam"), read_label_map(index.mask_path(image_id))
             valid, truth = truth_map != IGNORE_LABEL, (truth_map > 0) & (truth_map != IGNORE_LABEL)
@@ -189,6 +194,17 @@ def fusions(run: Path, split: str) -> list[dict]:
         rows.append({"class-agnostic map": name, "fg_IoU": 100 * inter / union, "mIoU": 100 * result["miou"],
                      "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"]})  # fmt: skip
     return rows
+
+
+def cams_of(run: Path, model: str, split: str, config: dict) -> Path:
+    """The CAM store of ``model``'s classification branch: the run's own for the classifier, else computed once."""
+    if model == "classifier":
+        return run / "cams.h5"
+    store = run.parent / f"study-{run.name}-cams-{model}.h5"
+    if not store.exists():
+        dump_cams(run / "dataset", split, run / "checkpoints" / f"{model}.pt", store, max_side=config["inference"]["max_side"],
+                  batch_size=config["inference"]["batch_size"], threads=os.cpu_count())  # fmt: skip
+    return store
 
 
 def run_variant(run: Path, config_file: Path | None, name: str, change: dict, rules: list[str], targets: list[str]) -> dict:
@@ -225,17 +241,21 @@ def main() -> None:
     parser.add_argument("--split", default="train", help="the training split of the run")
     parser.add_argument("--question", action="append", default=[], choices=sorted(QUESTIONS))
     parser.add_argument("--variant", action="append", default=[], help="run only these variants (of every --question)")
+    parser.add_argument("--cams", choices=("classifier", "joint", "retrain"), default="classifier",
+                        help="thresholds, fusions: whose classification branch gives the CAMs")  # fmt: skip
     args = parser.parse_args()
-    header(f"{args.what} on {args.run}")
+    fuses_cams = args.what in ("thresholds", "fusions")
+    header(f"{args.what} on {args.run}" + (f", CAMs of the {args.cams} network" if fuses_cams else ""))
+    cams = cams_of(args.run, args.cams, args.split, load_config(args.config)) if fuses_cams else None
     if args.what == "trace":
         crf = CrfParams(**yaml.safe_load((REPO / "config.yaml").read_text())["crf"]["class_agnostic"])
         print(table(trace(args.run, args.split, crf), ["step", "fg_share_pct", "fg_IoU"]))
     elif args.what == "thresholds":
         columns = ["CAM", "threshold", "mIoU", "F1", "coverage", "ignored_sal_only", "sal_only_gt_object",
                    "ignored_cam_only", "cam_only_gt_object"]  # fmt: skip
-        print(table(thresholds(args.run, args.split), columns))
+        print(table(thresholds(args.run, args.split, cams), columns))
     elif args.what == "fusions":
-        print(table(fusions(args.run, args.split), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
+        print(table(fusions(args.run, args.split, cams), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
     chosen = {
         question: {name: spec for name, spec in QUESTIONS[question].items() if not args.variant or name in args.variant}
         for question in args.question

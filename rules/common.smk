@@ -9,6 +9,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 # Snakemake puts the workflow directory on sys.path, so the Snakefile imports this checkout's wsss_core too.
+from wsss_core.ctlr.refresh import refresh_prediction as ctlr_refresh_prediction
 from wsss_core.data.split_size import split_size_hint
 from wsss_core.sharding import auto_shard_count, shard_names
 
@@ -200,9 +201,7 @@ def train_settings(stage):
 
 def refresh_prediction(stage):
     """How the G_ca refresh of ``stage`` predicts Pr_ca (Eq. 4): single scale, or inference's scales and flip (``ms``)."""
-    if config[stage]["ca_refresh_prediction"] == "ms":
-        return {"scales": config["inference"]["scales"], "flip": config["inference"]["flip"]}
-    return {"scales": [1.0], "flip": False}
+    return ctlr_refresh_prediction(config[stage]["ca_refresh_prediction"], config["inference"])
 
 
 def prediction_dirs(models):

@@ -1,4 +1,4 @@
-"""The online G_ca refresh (Eq. 4): both CRF backends write the same labels; Pr_ca single-scale or multi-scale."""
+"""The online G_ca refresh (Eq. 4): both CRF backends write the same labels; Pr_ca single-scale or multi-scale, as the config says."""
 
 from pathlib import Path
 
@@ -7,6 +7,7 @@ import torch
 
 from wsss_core.crf import CrfParams
 from wsss_core.ctlr.ca_labels import CaRefresher, class_agnostic_labels
+from wsss_core.ctlr.refresh import refresh_prediction
 from wsss_core.data.dataset import load_index
 from wsss_core.guidance.maps import read_guidance
 from wsss_core.inference.predict import predict_probs
@@ -80,3 +81,9 @@ def test_a_multi_scale_refresh_uses_the_fused_pr_ca(tiny_dataset: Path, tmp_path
         # single scale: only the right half is sure of an object; fused with the mirrored pass, both halves are
         left = slice(0, image.shape[1] // 4)
         assert (labels[image_id][:, left] > 0).mean() > (single[image_id][:, left] > 0).mean() + 0.5, image_id
+
+
+def test_the_refresh_predicts_at_the_scales_its_mode_names() -> None:
+    inference = {"scales": [0.75, 1.0, 1.25], "flip": True, "max_side": None}
+    assert refresh_prediction("ms", inference) == {"scales": [0.75, 1.0, 1.25], "flip": True}
+    assert refresh_prediction("single", inference) == {"scales": [1.0], "flip": False}
