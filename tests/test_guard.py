@@ -44,7 +44,11 @@ def test_change_table_and_warning_when_the_foreground_shrinks(tiny_dataset: Path
     expected_classes = {index.class_names[c - 1] for i in index.ids("train") for c in index.present_classes(i)}
     assert set(table["labels"]) == {"all"} | expected_classes
     assert (tmp_path / "change.csv").is_file()
-    assert any("shrank the foreground of all images" in record.getMessage() for record in caplog.records)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("shrank the foreground of all images" in message for message in messages)
+    for row in table[table["labels"] != "all"].itertuples():  # every class shrank too, named with its image count
+        noun = "image" if row.images == 1 else "images"
+        assert any(f"shrank the foreground of the {row.images} {noun} of {row.labels}:" in m for m in messages), row.labels
 
 
 def test_no_warning_when_the_refined_foreground_stays_within_the_bounds(tiny_dataset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

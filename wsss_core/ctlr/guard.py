@@ -117,7 +117,7 @@ def ctlr_change(
                 "(ratio %.2f, outside %.2f..%.2f); the refined labels may be worse than the initial ones "
                 "(see metrics/ctlr_change.csv and the README's 'When CTLR makes labels worse')",
                 "shrank" if row.refined_over_saliency < low else "grew",
-                "all images" if row.labels == "all" else f"the {row.images} images of {row.labels}",
+                "all images" if row.labels == "all" else f"the {row.images} image{'s' * (row.images != 1)} of {row.labels}",
                 row.fg_refined_ca,
                 row.fg_saliency,
                 row.refined_over_saliency,
