@@ -16,7 +16,8 @@ truth's foreground: how far G_seg^ref can rise with a better G_ca^ref.
 Both take the pCAMs of the run's classifier (its ``cams.h5``) or, with
 ``--cams joint`` / ``retrain``, those of that network's classification
 branch (Eq. 1-3, computed once at the config's ``inference.max_side`` into
-``results/study-<run>-cams-<model>.h5``).
+``results/study-<run>-cams-<model>.h5``). The thresholds, CRF_d and
+``max_side`` these tools use are config.yaml's overlaid with ``--config``.
 ``variants`` runs the variants of the named questions: each starts from a
 hard-linked copy of the run (``results/study-<run>-<variant>``), changes its settings and re-runs, with
 Snakemake's ``--forcerun``, the first rule the change reaches and what
@@ -124,7 +125,7 @@ def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
     return rows
 
 
-def thresholds(run: Path, split: str, cams_file: Path) -> list[dict]:
+def thresholds(run: Path, split: str, cams_file: Path, labels_config: dict) -> list[dict]:
     """mIoU, F1, coverage of the initial labels for sCAM and pCAM (of ``cams_file``) at fusion thresholds 0.1 .. 0.9.
 
     The ignored pixels (the fusion's conflicts) are split by which map claims
@@ -133,8 +134,7 @@ def thresholds(run: Path, split: str, cams_file: Path) -> list[dict]:
     """
     index = load_index(run / "dataset")
     ids = index.ids(split)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    saliency_threshold = config["labels"]["saliency_fg_threshold"]
+    saliency_threshold = labels_config["saliency_fg_threshold"]
     rows = []
     with read_store(cams_file) as cams:
         records = {image_id: cams.read(image_id, "scam", "pcam") for image_id in ids}
@@ -164,7 +164,7 @@ def thresholds(run: Path, split: str, cams_file: Path) -> list[dict]:
     return rows
 
 
-def fusions(run: Path, split: str, cams_file: Path) -> list[dict]:
+def fusions(run: Path, split: str, cams_file: Path, labels_config: dict) -> list[dict]:
     """pCAM of ``cams_file`` fused by the initial-label rule (Sec. 3.4.1) with each class-agnostic map of ``run``.
 
     The saliency map gives G_seg^init and G_ca^ref gives G_seg^ref (Eq. 5-7);
@@ -173,7 +173,6 @@ def fusions(run: Path, split: str, cams_file: Path) -> list[dict]:
     """
     index = load_index(run / "dataset")
     ids = index.ids(split)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())["labels"]
     maps = {"saliency (G_seg^init)": run / "saliency", "online G_ca": run / "labels" / "online_ca_joint",
             "G_ca^ref (G_seg^ref)": run / "labels" / "refined_ca", "ground-truth foreground": None}  # fmt: skip
     confusions, foreground = {name: 0 for name in maps}, {name: np.zeros(3, dtype=np.int64) for name in maps}
@@ -184,10 +183,10 @@ def fusions(run: Path, split: str, cams_file: Path) -> list[dict]:
             classes = tuple(int(c) for c in record["classes"])
             for name, directory in maps.items():
                 fg = truth.astype(np.float32) if directory is None else read_gray(directory / f"{image_id}.png") / 255.0
-                labels = fuse_initial_labels(record["pcam"], classes, fg, cam_fg_threshold=config["pcam_fg_threshold"],
-                                             fg_threshold=config["saliency_fg_threshold"])  # fmt: skip
+                labels = fuse_initial_labels(record["pcam"], classes, fg, cam_fg_threshold=labels_config["pcam_fg_threshold"],
+                                             fg_threshold=labels_config["saliency_fg_threshold"])  # fmt: skip
                 confusions[name] = confusions[name] + confusion_matrix(labels, truth_map, index.num_classes + 1)
-                foreground[name] += foreground_counts(fg > config["saliency_fg_threshold"], truth, valid)
+                foreground[name] += foreground_counts(fg > labels_config["saliency_fg_threshold"], truth, valid)
     rows = []
     for name, confusion in confusions.items():
         result, (inter, union, _) = scores(confusion), foreground[name]
@@ -246,16 +245,17 @@ def main() -> None:
     args = parser.parse_args()
     fuses_cams = args.what in ("thresholds", "fusions")
     header(f"{args.what} on {args.run}" + (f", CAMs of the {args.cams} network" if fuses_cams else ""))
-    cams = cams_of(args.run, args.cams, args.split, load_config(args.config)) if fuses_cams else None
+    config = load_config(args.config)
+    cams = cams_of(args.run, args.cams, args.split, config) if fuses_cams else None
     if args.what == "trace":
-        crf = CrfParams(**yaml.safe_load((REPO / "config.yaml").read_text())["crf"]["class_agnostic"])
+        crf = CrfParams.from_config(config["crf"]["class_agnostic"])
         print(table(trace(args.run, args.split, crf), ["step", "fg_share_pct", "fg_IoU"]))
     elif args.what == "thresholds":
         columns = ["CAM", "threshold", "mIoU", "F1", "coverage", "ignored_sal_only", "sal_only_gt_object",
                    "ignored_cam_only", "cam_only_gt_object"]  # fmt: skip
-        print(table(thresholds(args.run, args.split, cams), columns))
+        print(table(thresholds(args.run, args.split, cams, config["labels"]), columns))
     elif args.what == "fusions":
-        print(table(fusions(args.run, args.split, cams), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
+        print(table(fusions(args.run, args.split, cams, config["labels"]), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
     chosen = {
         question: {name: spec for name, spec in QUESTIONS[question].items() if not args.variant or name in args.variant}
         for question in args.question
