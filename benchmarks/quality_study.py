@@ -89,7 +89,11 @@ QUESTIONS: dict[str, dict[str, tuple[dict, list[str], list[str]]]] = {
         "L_ca x2": ({"loss_weights": {"cls": 1.0, "ca": 2.0, "seg": 1.0}}, ["train_joint"], ALL),
     },
     "ca_weight": {
+        "L_ca x3": ({"loss_weights": {"cls": 1.0, "ca": 3.0, "seg": 1.0}}, ["train_joint"], ALL),
         "L_ca x4": ({"loss_weights": {"cls": 1.0, "ca": 4.0, "seg": 1.0}}, ["train_joint"], ALL),
+    },
+    "seg_weight": {  # on the sample's L_ca x2
+        "L_ca x2, L_seg x0.5": ({"loss_weights": {"cls": 1.0, "ca": 2.0, "seg": 0.5}}, ["train_joint"], ALL),
     },
 }
 
