@@ -2,7 +2,7 @@
 
     python benchmarks/quality_study.py trace      --run results/voc12_sample
     python benchmarks/quality_study.py thresholds --run results/voc12_sample
-    python benchmarks/quality_study.py fusions    --run results/voc12_sample [--cams joint --config ...]
+    python benchmarks/quality_study.py fusions    --run results/voc12_sample [--cams joint --config ...] [--combinations]
     python benchmarks/quality_study.py variants   --run results/voc12_sample --config configs/voc12_sample.yaml \\
                                                   --question ctlr_inputs [--question ...] [--variant NAME ...]
 
@@ -10,9 +10,12 @@
 the foreground share and foreground IoU (against the ground truth) of the
 saliency map, Pr_ca, Br_s(Pr_seg), their mean, the CRF output and the stored
 G_ca^ref, overall and per class. ``thresholds`` sweeps the fusion threshold of
-sCAM and pCAM (Sec. 3.4.1) with the run's guidance maps. ``fusions`` fuses
-the run's pCAMs with each of its class-agnostic maps and with the ground
-truth's foreground: how far G_seg^ref can rise with a better G_ca^ref.
+sCAM and pCAM (Sec. 3.4.1) with the run's guidance maps (rule cam_thresholds).
+``fusions`` fuses the run's pCAMs with each of its class-agnostic maps and with
+the ground truth's foreground: how far G_seg^ref can rise with a better
+G_ca^ref; ``--combinations`` adds the joint network's own maps and their
+combinations with the saliency map. Each fusion is also scored with its
+conflicts labelled by the semantic branch (the ``filled_*`` columns).
 Both take the pCAMs of the run's classifier (its ``cams.h5``) or, with
 ``--cams joint`` / ``retrain``, those of that network's classification
 branch (Eq. 1-3, computed once at the config's ``inference.max_side`` into
@@ -42,7 +45,8 @@ from common import REPO, foreground_counts, header, load_config, merge_config, t
 from wsss_core.crf import CrfParams, crf_foreground
 from wsss_core.ctlr.cams import dump_cams
 from wsss_core.ctlr.initial_labels import fuse_initial_labels
-from wsss_core.ctlr.refine import binarize_segmentation
+from wsss_core.ctlr.refine import binarize_segmentation, suppress_by_image_labels
+from wsss_core.ctlr.thresholds import sweep_cam_thresholds
 from wsss_core.data.dataset import load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
 from wsss_core.io import IGNORE_LABEL, read_gray, read_label_map, read_rgb
@@ -130,72 +134,75 @@ def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
 
 
 def thresholds(run: Path, split: str, cams_file: Path, labels_config: dict) -> list[dict]:
-    """mIoU, F1, coverage of the initial labels for sCAM and pCAM (of ``cams_file``) at fusion thresholds 0.1 .. 0.9.
+    """The run's CAM threshold sweep (rule cam_thresholds) with the CAMs of ``cams_file``: one row per CAM and threshold."""
+    sweep = sweep_cam_thresholds(run / "dataset", split, cams_file, run / "saliency", None, workers=os.cpu_count() or 1,
+                                 thresholds=labels_config["threshold_sweep"], fg_threshold=labels_config["saliency_fg_threshold"])  # fmt: skip
+    return sweep.to_dict("records")
 
-    The ignored pixels (the fusion's conflicts) are split by which map claims
-    them, the saliency map alone or the CAM alone, each with the share of
-    them that the ground truth calls object (in % of the pixels it labels).
+
+def _class_agnostic_maps(run: Path, image_id: str, truth: np.ndarray, ca_prob: np.ndarray, br: np.ndarray,
+                         crf: CrfParams | None, image_path: Path) -> dict[str, np.ndarray]:  # fmt: skip
+    """The class-agnostic maps (values in [0, 1]) ``fusions`` fuses pCAM with, for one image.
+
+    The run's saliency map, online G_ca, G_ca^ref and the ground truth's
+    foreground; with ``crf``, also the joint network's own maps (Pr_ca,
+    Br_s(Pr_seg)) and their combinations with the saliency map: CRF_d of the
+    mean of two or three of them (as in Eq. 4-5), and their majority.
     """
-    index = load_index(run / "dataset")
-    ids = index.ids(split)
-    saliency_threshold = labels_config["saliency_fg_threshold"]
-    rows = []
-    with read_store(cams_file) as cams:
-        records = {image_id: cams.read(image_id, "scam", "pcam") for image_id in ids}
-        truths = {image_id: read_label_map(index.mask_path(image_id)) for image_id in ids}
-        guidance = {image_id: read_gray(run / "saliency" / f"{image_id}.png") / 255.0 for image_id in ids}
-        for cam in ("scam", "pcam"):
-            for threshold in np.round(np.arange(0.1, 0.95, 0.1), 2):
-                confusion, conflicts = 0, np.zeros((2, 2), dtype=np.int64)  # [saliency only, CAM only] x [all, object]
-                for image_id, record in records.items():
-                    classes = tuple(int(c) for c in record["classes"])
-                    labels = fuse_initial_labels(
-                        record[cam], classes, guidance[image_id], cam_fg_threshold=threshold, fg_threshold=saliency_threshold
-                    )
-                    truth = truths[image_id]
-                    confusion = confusion + confusion_matrix(labels, truth, index.num_classes + 1)
-                    ignored, salient = (labels == IGNORE_LABEL) & (truth != IGNORE_LABEL), guidance[image_id] > saliency_threshold
-                    for row, claimed in enumerate((ignored & salient, ignored & ~salient)):
-                        conflicts[row] += (int(claimed.sum()), int((claimed & (truth > 0)).sum()))
-                result = scores(confusion)
-                counted = int(confusion.sum())  # the pixels with a ground-truth label
-                rows.append({"CAM": cam, "threshold": float(threshold), "mIoU": 100 * result["miou"],
-                             "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"],
-                             "ignored_sal_only": 100 * conflicts[0, 0] / counted,
-                             "sal_only_gt_object": 100 * conflicts[0, 1] / max(conflicts[0, 0], 1),
-                             "ignored_cam_only": 100 * conflicts[1, 0] / counted,
-                             "cam_only_gt_object": 100 * conflicts[1, 1] / max(conflicts[1, 0], 1)})  # fmt: skip
-    return rows
+    read = lambda folder: read_gray(run / folder / f"{image_id}.png") / 255.0  # noqa: E731
+    maps = {"saliency (G_seg^init)": read("saliency"), "online G_ca": read("labels/online_ca_joint"),
+            "G_ca^ref (G_seg^ref)": read("labels/refined_ca"), "ground-truth foreground": truth.astype(np.float32)}  # fmt: skip
+    if crf is None:
+        return maps
+    saliency, image = maps["saliency (G_seg^init)"], read_rgb(image_path)
+    return {
+        **maps, "Pr_ca": ca_prob, "Br_s(Pr_seg)": br,
+        "CRF_d((Pr_ca + Pt_sal) / 2)": crf_foreground(image, (ca_prob + saliency) / 2, crf),
+        "CRF_d((Br_s + Pt_sal) / 2)": crf_foreground(image, (br + saliency) / 2, crf),
+        "CRF_d((Pr_ca + Br_s + Pt_sal) / 3)": crf_foreground(image, (ca_prob + br + saliency) / 3, crf),
+        "majority of Pr_ca, Br_s, Pt_sal": (((ca_prob > 0.5).astype(np.int8) + br + (saliency > 0.5)) >= 2).astype(np.float32),
+    }  # fmt: skip
 
 
-def fusions(run: Path, split: str, cams_file: Path, labels_config: dict) -> list[dict]:
+def fusions(run: Path, split: str, cams_file: Path, config: dict, crf: CrfParams | None) -> list[dict]:
     """pCAM of ``cams_file`` fused by the initial-label rule (Sec. 3.4.1) with each class-agnostic map of ``run``.
 
     The saliency map gives G_seg^init and G_ca^ref gives G_seg^ref (Eq. 5-7);
     the online G_ca and the ground truth's own object / background split show
-    what a better class-agnostic map could make of the same pCAMs.
+    what a better class-agnostic map could make of the same pCAMs; with
+    ``crf``, the joint network's maps and their combinations with the saliency
+    map (:func:`_class_agnostic_maps`) show whether any beats the saliency map.
+    Each fusion is scored as it is (conflicts ignored) and with its conflicts
+    labelled by the joint network's semantic branch (argmax of Supp(Pr_seg),
+    Eq. 6): the ``filled_*`` columns.
     """
     index = load_index(run / "dataset")
     ids = index.ids(split)
-    maps = {"saliency (G_seg^init)": run / "saliency", "online G_ca": run / "labels" / "online_ca_joint",
-            "G_ca^ref (G_seg^ref)": run / "labels" / "refined_ca", "ground-truth foreground": None}  # fmt: skip
-    confusions, foreground = {name: 0 for name in maps}, {name: np.zeros(3, dtype=np.int64) for name in maps}
-    with read_store(cams_file) as cams:
+    labels_config, variant = config["labels"], config["ctlr"]["prediction_variant"]
+    confusions, foreground = {}, {}
+    with read_store(cams_file) as cams, read_store(run / "predictions" / "joint" / f"{split}.h5") as predictions:
         for image_id in ids:
             record, truth_map = cams.read(image_id, "pcam"), read_label_map(index.mask_path(image_id))
             valid, truth = truth_map != IGNORE_LABEL, (truth_map > 0) & (truth_map != IGNORE_LABEL)
             classes = tuple(int(c) for c in record["classes"])
-            for name, directory in maps.items():
-                fg = truth.astype(np.float32) if directory is None else read_gray(directory / f"{image_id}.png") / 255.0
+            probs = predictions.read(image_id, f"seg_{variant}", f"ca_{variant}")
+            seg_labels = suppress_by_image_labels(probs[f"seg_{variant}"], classes).argmax(axis=0)
+            br = binarize_segmentation(probs[f"seg_{variant}"], classes).astype(np.float32)
+            maps = _class_agnostic_maps(run, image_id, truth, probs[f"ca_{variant}"], br, crf, index.image_path(image_id))
+            for name, fg in maps.items():
                 labels = fuse_initial_labels(record["pcam"], classes, fg, cam_fg_threshold=labels_config["pcam_fg_threshold"],
                                              fg_threshold=labels_config["saliency_fg_threshold"])  # fmt: skip
-                confusions[name] = confusions[name] + confusion_matrix(labels, truth_map, index.num_classes + 1)
-                foreground[name] += foreground_counts(fg > labels_config["saliency_fg_threshold"], truth, valid)
+                filled = np.where(labels == IGNORE_LABEL, seg_labels, labels)
+                for key, fused in ((name, labels), ((name, "filled"), filled)):
+                    confusions[key] = confusions.get(key, 0) + confusion_matrix(fused, truth_map, index.num_classes + 1)
+                counts = foreground_counts(fg > labels_config["saliency_fg_threshold"], truth, valid)
+                foreground[name] = foreground.get(name, 0) + np.asarray(counts)
     rows = []
-    for name, confusion in confusions.items():
-        result, (inter, union, _) = scores(confusion), foreground[name]
+    for name, (inter, union, _) in foreground.items():
+        result, filled = scores(confusions[name]), scores(confusions[name, "filled"])
         rows.append({"class-agnostic map": name, "fg_IoU": 100 * inter / union, "mIoU": 100 * result["miou"],
-                     "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"]})  # fmt: skip
+                     "F1": 100 * result["mean_f1"], "coverage": 100 * result["coverage"],
+                     "filled_mIoU": 100 * filled["miou"], "filled_F1": 100 * filled["mean_f1"]})  # fmt: skip
     return rows
 
 
@@ -246,6 +253,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[], help="run only these variants (of every --question)")
     parser.add_argument("--cams", choices=("classifier", "joint", "retrain"), default="classifier",
                         help="thresholds, fusions: whose classification branch gives the CAMs")  # fmt: skip
+    parser.add_argument("--combinations", action="store_true",
+                        help="fusions: also the joint network's class-agnostic maps and their CRF_d / majority with the saliency map")  # fmt: skip
     args = parser.parse_args()
     fuses_cams = args.what in ("thresholds", "fusions")
     header(f"{args.what} on {args.run}" + (f", CAMs of the {args.cams} network" if fuses_cams else ""))
@@ -255,11 +264,13 @@ def main() -> None:
         crf = CrfParams.from_config(config["crf"]["class_agnostic"])
         print(table(trace(args.run, args.split, crf), ["step", "fg_share_pct", "fg_IoU"]))
     elif args.what == "thresholds":
-        columns = ["CAM", "threshold", "mIoU", "F1", "coverage", "ignored_sal_only", "sal_only_gt_object",
+        columns = ["CAM", "threshold", "mIoU", "F1", "coverage", "ignored_map_only", "map_only_gt_object",
                    "ignored_cam_only", "cam_only_gt_object"]  # fmt: skip
         print(table(thresholds(args.run, args.split, cams, config["labels"]), columns))
     elif args.what == "fusions":
-        print(table(fusions(args.run, args.split, cams, config["labels"]), ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage"]))
+        crf = CrfParams.from_config(config["crf"]["class_agnostic"]) if args.combinations else None
+        columns = ["class-agnostic map", "fg_IoU", "mIoU", "F1", "coverage", "filled_mIoU", "filled_F1"]
+        print(table(fusions(args.run, args.split, cams, config, crf), columns))
     chosen = {
         question: {name: spec for name, spec in QUESTIONS[question].items() if not args.variant or name in args.variant}
         for question in args.question

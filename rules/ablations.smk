@@ -82,6 +82,7 @@ use rule evaluate_pseudo_labels as evaluate_guidance_labels with:
             for setting in GUIDANCE_SETTINGS
         },
         fg_threshold=None,
+        thresholds=None,
     log:
         run_path("logs/evaluate_guidance_labels.log"),
     benchmark:

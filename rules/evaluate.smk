@@ -83,17 +83,49 @@ rule postprocess_crf:
         "../workflow_scripts/postprocess_crf.py"
 
 
+# sCAM and pCAM initial labels at every threshold of labels.threshold_sweep (Table 6: each at its own best).
+rule cam_thresholds:
+    input:
+        dataset=dataset_root(),
+        cams=run_path("cams.h5"),
+        guidance=guidance_dir(),
+    output:
+        run_path("metrics/cam_thresholds.csv"),
+    params:
+        split=TRAIN_SPLIT,
+        thresholds=config["labels"]["threshold_sweep"],
+        saliency_fg_threshold=config["labels"]["saliency_fg_threshold"],
+    threads: config["threads"]["per_image"]
+    resources:
+        mem_mb=config["mem_mb"]["per_image"],
+    log:
+        run_path("logs/cam_thresholds.log"),
+    benchmark:
+        run_path("benchmarks/cam_thresholds.tsv")
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/cam_thresholds.py"
+
+
 rule evaluate_pseudo_labels:
     input:
         dataset=dataset_root(),
         scam=run_path("labels/initial_scam"),
         pcam=run_path("labels/initial_pcam"),
         ctlr=run_path("labels/refined_seg"),
+        sweep=run_path("metrics/cam_thresholds.csv"),
     output:
         run_path("metrics/pseudo_labels.csv"),
     params:
         split=TRAIN_SPLIT,
         names={"scam": "sCAM-initial", "pcam": "pCAM-initial", "ctlr": "CTLR-refined"},
+        # the CAM threshold of each row's labels (G_seg^ref fuses pCAM as the initial labels do)
+        thresholds={
+            "sCAM-initial": config["labels"]["scam_fg_threshold"],
+            "pCAM-initial": config["labels"]["pcam_fg_threshold"],
+            "CTLR-refined": config["labels"]["pcam_fg_threshold"],
+        },
         fg_threshold=None,
     log:
         run_path("logs/evaluate_pseudo_labels.log"),
@@ -116,6 +148,7 @@ use rule evaluate_pseudo_labels as evaluate_ca_labels with:
     params:
         split=TRAIN_SPLIT,
         names={"guidance": "saliency", "online_ca": "online-CA (joint)", "refined_ca": "CTLR-refined-CA"},
+        thresholds=None,  # (the parameters of a derived rule add to those of evaluate_pseudo_labels)
         fg_threshold=config["labels"]["saliency_fg_threshold"],
     log:
         run_path("logs/evaluate_ca_labels.log"),

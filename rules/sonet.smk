@@ -74,6 +74,7 @@ use rule evaluate_pseudo_labels as evaluate_sonet_labels with:
             for name, (kind, setting) in sonet_label_sets().items()
         },
         fg_threshold=None,
+        thresholds=None,
     log:
         run_path("logs/evaluate_sonet_labels.log"),
     benchmark:

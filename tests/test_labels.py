@@ -1,9 +1,11 @@
-"""The initial-label fusion rule of Sec. 3.4.1 on hand-made arrays."""
+"""The initial-label fusion rule of Sec. 3.4.1 on hand-made arrays, and the best rows of its threshold sweep."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from wsss_core.ctlr.initial_labels import fuse_initial_labels
+from wsss_core.ctlr.thresholds import best_threshold_rows
 
 
 def test_fusion_rule_overlap_conflict_background():
@@ -51,3 +53,14 @@ def test_image_without_classes_is_background_or_ignored_where_salient():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="differs"):
         fuse_initial_labels(np.zeros((1, 2, 2)), [1], np.zeros((3, 3)), cam_fg_threshold=0.8, fg_threshold=0.5)
+
+
+def test_best_threshold_rows_take_each_cams_highest_miou_and_the_lower_threshold_on_a_tie(tmp_path):
+    sweep = pd.DataFrame(
+        {"CAM": ["sCAM"] * 3 + ["pCAM"] * 3, "threshold": [0.1, 0.2, 0.3, 0.4, 0.6, 0.8],
+         "labels": ["sCAM-initial"] * 3 + ["pCAM-initial"] * 3, "mIoU": [30.0, 31.5, 31.5, 20.0, 25.0, 24.0]}
+    )  # fmt: skip
+    sweep.to_csv(tmp_path / "sweep.csv", index=False)
+    best = best_threshold_rows(tmp_path / "sweep.csv")
+    assert best["labels"].tolist() == ["sCAM-initial (best threshold)", "pCAM-initial (best threshold)"]
+    assert best["threshold"].tolist() == [0.2, 0.6] and best["mIoU"].tolist() == [31.5, 25.0]

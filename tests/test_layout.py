@@ -11,7 +11,7 @@ from workflow_helpers import REPO
 PACKAGE = REPO / "wsss_core"
 METHODS = {
     # the modules of each method package, in the order of its DAG: a module imports only earlier ones
-    "ctlr": ["training", "cams", "initial_labels", "refresh", "ca_labels", "joint", "refine", "guard"],
+    "ctlr": ["training", "cams", "initial_labels", "thresholds", "refresh", "ca_labels", "joint", "refine", "guard"],
     "sonet": ["classes", "source", "objectness", "labels", "stage"],
 }
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 80

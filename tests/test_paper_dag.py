@@ -28,6 +28,7 @@ CHAIN = {
     "retrain",
     "postprocess_crf",
     "gather_crf",
+    "cam_thresholds",
     "evaluate_pseudo_labels",
     "evaluate_ca_labels",
     "evaluate",

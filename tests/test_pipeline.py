@@ -65,9 +65,26 @@ def test_dag_produces_every_output(finished_run: Path) -> None:
         assert history["loss"].notna().all()
 
     pseudo = pd.read_csv(run / "metrics" / "pseudo_labels.csv")
-    assert pseudo["labels"].tolist() == ["sCAM-initial", "pCAM-initial", "CTLR-refined"]
+    assert pseudo["labels"].tolist() == [
+        "sCAM-initial", "pCAM-initial", "CTLR-refined", "sCAM-initial (best threshold)", "pCAM-initial (best threshold)"
+    ]  # fmt: skip
+    assert pseudo["threshold"].tolist()[:3] == [0.1, 0.8, 0.8]  # labels.scam_fg_threshold, pcam_fg_threshold
     for column in ("mIoU", "precision", "recall", "F1", "coverage"):
         assert pseudo[column].between(0, 100).all(), column
+    # the sweep fuses as rule fuse_initial_labels does: its rows at the configured thresholds score as the label PNGs
+    sweep = pd.read_csv(run / "metrics" / "cam_thresholds.csv")
+    assert len(sweep) == 18 and sorted(set(sweep["CAM"])) == ["pCAM", "sCAM"]
+    rows = pseudo.set_index("labels")
+    for cam in ("sCAM", "pCAM"):
+        of_cam = sweep[sweep["CAM"] == cam]
+        configured = of_cam[np.isclose(of_cam["threshold"], rows.loc[f"{cam}-initial", "threshold"])].iloc[0]
+        for column in ("mIoU", "F1", "coverage", "mIoU_labelled"):
+            assert configured[column] == pytest.approx(rows.loc[f"{cam}-initial", column], abs=0.011), (cam, column)
+        best = rows.loc[f"{cam}-initial (best threshold)"]
+        assert best["mIoU"] == pytest.approx(of_cam["mIoU"].max()) and best["mIoU"] >= configured["mIoU"]
+        assert best["threshold"] == of_cam.loc[of_cam["mIoU"].idxmax(), "threshold"]
+        ignored = of_cam["ignored_map_only"] + of_cam["ignored_cam_only"]  # every ignored pixel is a conflict
+        np.testing.assert_allclose(ignored, 100 - of_cam["coverage"], atol=0.02)
     class_agnostic = pd.read_csv(run / "metrics" / "class_agnostic_labels.csv")
     assert len(class_agnostic) == 3 and class_agnostic["mIoU"].between(0, 100).all()
 
@@ -95,6 +112,12 @@ def test_changing_the_pcam_threshold_reruns_exactly_the_dependent_steps(finished
     scheduled = set(job_counts(result.stdout))
     assert {"fuse_initial_labels", "train_joint", "refine_ctlr", "retrain", "predict", "evaluate"} <= scheduled
     assert not scheduled & {"make_dataset", "extract_saliency", "gather_saliency", "train_classifier", "dump_cams"}
+
+
+def test_changing_the_threshold_sweep_rescores_only_the_pseudo_labels(finished_run: Path, tmp_path: Path) -> None:
+    changed = write_config(tmp_path / "changed.yaml", merge(TINY, {"labels": {"threshold_sweep": [0.3, 0.6]}}))
+    scheduled = set(job_counts(run_snakemake(finished_run, "-n", "--configfile", str(changed)).stdout))
+    assert scheduled == {"cam_thresholds", "evaluate_pseudo_labels", "all"}
 
 
 def test_retraining_from_the_classifier_reruns_only_the_retraining_and_what_follows(finished_run: Path, tmp_path: Path) -> None:

@@ -113,3 +113,7 @@ def test_pseudo_label_table_scores_both_conventions_and_names_its_classes(tiny_d
     assert half_row["mIoU"] < 75.0 and half_row["mIoU_labelled"] == pytest.approx(100.0)  # ignored pixels: misses vs not scored
     present = {0} | {int(c) for image_id in ids for c in np.unique(read_label_map(index.mask_path(image_id))) if c != IGNORE_LABEL}
     assert exact_row["mean_over"].split() == [("background", *index.class_names)[c] for c in sorted(present)]
+    names = ("background", *index.class_names)  # one IoU column per label, empty where it occurs nowhere
+    assert [exact_row[names[c]] for c in sorted(present)] == [pytest.approx(100.0)] * len(present)
+    assert all(np.isnan(exact_row[name]) for c, name in enumerate(names) if c not in present)
+    assert all(half_row[names[c]] < 100.0 for c in sorted(present))

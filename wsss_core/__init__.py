@@ -32,7 +32,8 @@ Shared layers::
 Methods::
 
     ctlr/             training.py (Fig. 5a classifier, supervised reference) -> cams.py (Eq. 1-3)
-                      -> initial_labels.py (Sec. 3.4.1) -> ca_labels.py (Eq. 4) -> joint.py (Fig. 5b / 5d)
+                      -> initial_labels.py (Sec. 3.4.1; thresholds.py: their threshold sweep, Table 6)
+                      -> ca_labels.py (Eq. 4) -> joint.py (Fig. 5b / 5d)
                       -> refine.py (CTLR, Eq. 5-7) -> guard.py (rule ctlr_change: what CTLR changed)
     sonet/            classes.py -> source.py (source dataset, Eq. 1) -> objectness.py (phi_P, maps O)
                       -> labels.py (Eq. 2-3) -> stage.py (SONet, Eq. 5)

@@ -55,13 +55,14 @@ def write_table(table: pd.DataFrame, output_csv: str | Path) -> None:
     log.info("wrote %s\n%s", output_csv, table.to_string(index=False))
 
 
-def _summary_row(name: str, confusion: np.ndarray, label_names: Sequence[str]) -> dict[str, object]:
-    """Scores of one label directory under both conventions, and the labels the means run over.
+def summary_row(name: str, confusion: np.ndarray, label_names: Sequence[str]) -> dict[str, object]:
+    """Scores of one label directory under both conventions, each label's IoU, and the labels the means run over.
 
     ``mIoU`` / ``F1`` count pixels a pseudo label ignores (255) as misses of
     their class; ``mIoU_labelled`` / ``F1_labelled`` score only the pixels it
     labels (the convention of label-quality tables that report coverage
-    beside the score).
+    beside the score). One column per label of ``label_names`` holds its IoU
+    (the ``mIoU`` convention; empty where the label occurs in neither map).
     """
     result = scores(confusion)
     labelled = confusion.copy()
@@ -76,6 +77,7 @@ def _summary_row(name: str, confusion: np.ndarray, label_names: Sequence[str]) -
         "coverage": 100 * result["coverage"],
         "mIoU_labelled": 100 * labelled_result["miou"],
         "F1_labelled": 100 * labelled_result["mean_f1"],
+        **{label: 100 * iou for label, iou in zip(label_names, result["iou"])},
         "mean_over": " ".join(label for label, iou in zip(label_names, result["iou"]) if not np.isnan(iou)),
     }
 
@@ -87,6 +89,8 @@ def evaluate_pseudo_labels(
     output_csv: str | Path,
     *,
     fg_threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    extra_rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per label directory: mIoU, mean precision, recall, F1 and coverage, in %.
 
@@ -95,15 +99,22 @@ def evaluate_pseudo_labels(
     class-agnostic maps). Pixels a pseudo label ignores (255) count as misses,
     not as false positives; ``coverage`` is the labelled fraction, and
     ``mIoU_labelled`` / ``F1_labelled`` score the labelled pixels alone.
+    ``thresholds`` (row name -> the CAM threshold that made the labels) adds
+    a ``threshold`` column; ``extra_rows`` (same columns, scored elsewhere)
+    are appended.
     """
     index = load_index(dataset_root)
     ids = index.ids(split)
     label_names = ("background", "object") if fg_threshold is not None else ("background", *index.class_names)
     rows = [
-        _summary_row(name, accumulate_confusion(index, ids, Path(path), fg_threshold=fg_threshold), label_names)
+        summary_row(name, accumulate_confusion(index, ids, Path(path), fg_threshold=fg_threshold), label_names)
         for name, path in label_dirs.items()
     ]
     table = pd.DataFrame(rows)
+    if thresholds is not None:
+        table.insert(1, "threshold", table["labels"].map(thresholds))
+    if extra_rows is not None:
+        table = pd.concat([table, extra_rows[table.columns]], ignore_index=True)
     write_table(table, output_csv)
     return table
 
