@@ -21,9 +21,9 @@ import pandas as pd
 from wsss_core.ctlr.initial_labels import fuse_initial_labels
 from wsss_core.data.dataset import DatasetIndex, load_index
 from wsss_core.evaluate.metrics import confusion_matrix
-from wsss_core.evaluate.tables import summary_row, write_table
+from wsss_core.evaluate.tables import read_ground_truth, summary_row, write_table
 from wsss_core.guidance.maps import read_guidance
-from wsss_core.io import IGNORE_LABEL, InputError, read_label_map
+from wsss_core.io import IGNORE_LABEL
 from wsss_core.parallel import WorkerPool
 from wsss_core.store import LazyStore
 
@@ -44,10 +44,7 @@ class _SweepTask:
     fg_threshold: float
 
     def __call__(self, image_id: str) -> tuple[np.ndarray, np.ndarray]:
-        mask_path = self.index.mask_path(image_id)
-        if not mask_path.is_file():
-            raise InputError(f"{mask_path}: ground-truth mask of {image_id!r} not found (the threshold sweep needs masks)")
-        truth = read_label_map(mask_path)
+        truth = read_ground_truth(self.index, image_id)
         record = self.cam_store.read(image_id, *SWEPT_CAMS)
         classes = tuple(int(c) for c in record["classes"])
         guidance = read_guidance(self.guidance_dir / f"{image_id}.png", truth.shape)

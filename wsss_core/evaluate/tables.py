@@ -17,6 +17,14 @@ from wsss_core.logs import progress
 log = logging.getLogger(__name__)
 
 
+def read_ground_truth(index: DatasetIndex, image_id: str) -> np.ndarray:
+    """The ground-truth label map of ``image_id``; an :class:`InputError` naming the file where it is missing."""
+    gt_path = index.mask_path(image_id)
+    if not gt_path.is_file():
+        raise InputError(f"{gt_path}: ground-truth mask of {image_id!r} not found (evaluation needs masks)")
+    return read_label_map(gt_path)
+
+
 def accumulate_confusion(
     index: DatasetIndex,
     ids: Sequence[str],
@@ -34,10 +42,7 @@ def accumulate_confusion(
     num_labels = 2 if binary else index.num_classes + 1
     confusion = np.zeros((num_labels, num_labels + 1), dtype=np.int64)
     for image_id in progress(ids, total=len(ids), desc=f"score {label_dir.name}"):
-        gt_path = index.mask_path(image_id)
-        if not gt_path.is_file():
-            raise InputError(f"{gt_path}: ground-truth mask of {image_id!r} not found (evaluation needs masks)")
-        ground_truth = read_label_map(gt_path)
+        ground_truth = read_ground_truth(index, image_id)
         if binary:
             values = read_sized(label_dir / f"{image_id}.png", ground_truth.shape, read_gray, "ground truth")
             prediction = (values.astype(np.float32) / 255.0 > fg_threshold).astype(np.uint8)
