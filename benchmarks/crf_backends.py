@@ -25,8 +25,9 @@ from common import REPO, arguments, header, table
 from wsss_core.crf import CrfParams, crf_foreground
 from wsss_core.crf_torch import BilateralGrid
 from wsss_core.data.dataset import load_index
+from wsss_core.evaluate.tables import read_ground_truth
 from wsss_core.guidance.maps import read_guidance
-from wsss_core.io import read_label_map, read_rgb
+from wsss_core.io import read_rgb
 from wsss_core.store import read_store
 
 
@@ -78,7 +79,7 @@ def main() -> None:
             sums["either"] += int((reference | other).sum())
             sums["fg_ref"] += int(reference.sum())
             sums["fg_torch"] += int(other.sum())
-            truth = read_label_map(index.mask_path(image_id))
+            truth = read_ground_truth(index, image_id)
             valid, objects = truth != 255, (truth > 0) & (truth != 255)
             for backend, mask in labels.items():
                 truth_counts[backend] += [(mask & objects & valid).sum(), ((mask | objects) & valid).sum()]

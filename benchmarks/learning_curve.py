@@ -42,6 +42,7 @@ from wsss_core.ctlr.refresh import refresh_prediction
 from wsss_core.ctlr.training import train_supervised
 from wsss_core.data.dataset import DatasetIndex, load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
+from wsss_core.evaluate.tables import read_ground_truth
 from wsss_core.guidance.maps import read_guidance
 from wsss_core.inference.predict import predict_probs
 from wsss_core.io import read_label_map, read_rgb
@@ -61,7 +62,7 @@ def score_model(model: nn.Module, index: DatasetIndex, split: str, max_side: int
     confusion = 0
     for image_id in index.ids(split):
         seg, _ = predict_probs(model, read_rgb(index.image_path(image_id)), device, scales=[1.0], flip=False, max_side=max_side)
-        confusion = confusion + confusion_matrix(seg.argmax(0).astype(np.uint8), read_label_map(index.mask_path(image_id)), index.num_classes + 1)
+        confusion = confusion + confusion_matrix(seg.argmax(0).astype(np.uint8), read_ground_truth(index, image_id), index.num_classes + 1)
     model.train()
     result = scores(confusion)
     return {"mIoU": 100 * result["miou"], "mIoU_frequent": 100 * float(np.nanmean(result["iou"][frequent]))}
@@ -77,7 +78,7 @@ class CtlrProbe:
         self.inference = {"scales": config["inference"]["scales"], "flip": config["inference"]["flip"], "max_side": config["inference"]["max_side"]}
         with read_store(run / "cams.h5") as cams:
             self.pcams = {image_id: cams.read(image_id, "pcam") for image_id in ids}
-        self.truths = {image_id: read_label_map(index.mask_path(image_id)) for image_id in ids}
+        self.truths = {image_id: read_ground_truth(index, image_id) for image_id in ids}
         # (valid, object) pixels of each ground truth, for the foreground IoUs
         self.objects = {image_id: (truth != 255, (truth > 0) & (truth != 255)) for image_id, truth in self.truths.items()}
         self.images = {image_id: read_rgb(index.image_path(image_id)) for image_id in ids}

@@ -49,7 +49,8 @@ from wsss_core.ctlr.refine import binarize_segmentation, suppress_by_image_label
 from wsss_core.ctlr.thresholds import sweep_cam_thresholds
 from wsss_core.data.dataset import load_index
 from wsss_core.evaluate.metrics import confusion_matrix, scores
-from wsss_core.io import IGNORE_LABEL, read_gray, read_label_map, read_rgb
+from wsss_core.evaluate.tables import read_ground_truth
+from wsss_core.io import IGNORE_LABEL, read_gray, read_rgb
 from wsss_core.store import read_store
 
 # question -> {variant: (config override, rules to re-run, targets)}
@@ -111,7 +112,7 @@ def trace(run: Path, split: str, crf: CrfParams) -> list[dict]:
     truth_share = np.zeros(2, dtype=np.int64)
     with read_store(run / "predictions" / "joint" / f"{split}.h5") as store:
         for image_id in ids:
-            truth_map = read_label_map(index.mask_path(image_id))
+            truth_map = read_ground_truth(index, image_id)
             valid, truth = truth_map != 255, (truth_map > 0) & (truth_map != 255)
             record = store.read(image_id, "seg_ms", "ca_ms")
             br = binarize_segmentation(record["seg_ms"], index.present_classes(image_id)) > 0
@@ -182,7 +183,7 @@ def fusions(run: Path, split: str, cams_file: Path, config: dict, crf: CrfParams
     confusions, foreground = {}, {}
     with read_store(cams_file) as cams, read_store(run / "predictions" / "joint" / f"{split}.h5") as predictions:
         for image_id in ids:
-            record, truth_map = cams.read(image_id, "pcam"), read_label_map(index.mask_path(image_id))
+            record, truth_map = cams.read(image_id, "pcam"), read_ground_truth(index, image_id)
             valid, truth = truth_map != IGNORE_LABEL, (truth_map > 0) & (truth_map != IGNORE_LABEL)
             classes = tuple(int(c) for c in record["classes"])
             probs = predictions.read(image_id, f"seg_{variant}", f"ca_{variant}")
