@@ -29,6 +29,25 @@ if CONFIG_PROBLEMS:
     raise ValueError("invalid configuration:\n" + "\n".join(CONFIG_PROBLEMS))
 validate(config, "schemas/config.schema.yaml", set_default=True)
 
+# The device of every GPU rule, in the environment its script inherits (wsss_core.engine.device
+# reads it): not a param, so choosing another device re-runs nothing.
+os.environ.update(WSSS_DEVICE=config["device"])
+
+# Pre-flight: every file and tree the config names outside results/ (dataset trees, guidance,
+# objectness source, weights files that must fit their backbones), all problems in one message
+# before any job, also when the results are complete. Jobs on cluster nodes skip it.
+if workflow.is_main_process:
+    from snakemake.exceptions import WorkflowError
+    from snakemake.logging import logger
+
+    from wsss_core.preflight import class_map_warnings, preflight, preflight_report
+
+    for _warning in class_map_warnings(config):
+        logger.warning(f"pre-flight warning: {_warning}")
+    PREFLIGHT_PROBLEMS = preflight(config)
+    if PREFLIGHT_PROBLEMS:
+        raise WorkflowError(preflight_report(PREFLIGHT_PROBLEMS))
+
 
 include: "rules/common.smk"
 include: "rules/report_common.smk"
@@ -139,6 +158,17 @@ rule o_plus_v:
 rule voc_test:
     input:
         run_path("VOC2012/Segmentation/comp6_test_cls"),
+
+
+# device: cuda on a machine (local jobs) where torch sees no GPU stops here, before the first job;
+# on a cluster every GPU rule checks its own node when it starts.
+onstart:
+    from snakemake.exceptions import WorkflowError
+
+    from wsss_core.engine.device import device_problem
+
+    if workflow.local_exec and device_problem(config["device"]):
+        raise WorkflowError(device_problem(config["device"]))
 
 
 # The closing line of every successful run: its headline numbers, from the tables that exist.

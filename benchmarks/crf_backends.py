@@ -23,27 +23,12 @@ import yaml
 from common import REPO, arguments, header, table
 
 from wsss_core.crf import CrfParams, crf_foreground
-from wsss_core.crf_torch import BilateralGrid
+from wsss_core.crf_torch import modelled_gpu_seconds
 from wsss_core.data.dataset import load_index
 from wsss_core.evaluate.tables import read_ground_truth
 from wsss_core.guidance.maps import read_guidance
 from wsss_core.io import read_rgb
 from wsss_core.store import read_store
-
-
-def modelled_bytes(pixels: int, cells: int, labels: int, iterations: int) -> float:
-    """Bytes the torch backend's kernels move for one image (splat + blur + slice + Gaussian, every iteration)."""
-    corners = 32 * pixels * (4 * labels + 8 + 4)  # values, cell index, weight per pixel corner
-    splat_slice = 2 * corners + 2 * cells * labels * 4
-    blur = 5 * 7 * cells * labels * 4  # per axis: 2x grid, two shifted adds
-    gaussian = 2 * 2 * pixels * labels * 4 * 2
-    return iterations * (splat_slice + blur + gaussian)
-
-
-def modelled_gpu_seconds(image: np.ndarray, crf: CrfParams, bytes_per_second: float) -> float:
-    """GPU seconds of the torch backend's 2-label CRF_d on ``image`` (H,W,3), from :func:`modelled_bytes`."""
-    cells = int(np.prod(BilateralGrid(torch.as_tensor(image), crf.bilateral_sxy, crf.bilateral_srgb).shape))
-    return modelled_bytes(image.shape[0] * image.shape[1], cells, 2, crf.iterations) / bytes_per_second
 
 
 def main() -> None:

@@ -1,11 +1,14 @@
-"""Shared fixtures: a tiny generated dataset, and the tiny workflow run to its end."""
+"""Shared fixtures: a tiny generated dataset, the tiny workflow run to its end, the paper configs' weights files."""
 
 from pathlib import Path
 
 import pytest
-from workflow_helpers import TINY, run_snakemake, write_config
+import torch
+from torchvision.models import resnet50
+from workflow_helpers import RESNET38_WEIGHTS, RESNET50_WEIGHTS, TINY, run_snakemake, write_config
 
 from wsss_core.data.synthetic import generate_dataset
+from wsss_core.models.backbones import build_backbone
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +25,17 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("workflow")
     run_snakemake(workdir, "--configfile", str(write_config(workdir / "tiny.yaml", TINY)))
     return workdir
+
+
+@pytest.fixture(scope="session")
+def paper_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Weights files with the keys and shapes of those the paper configs name (random values): {config path: file}.
+
+    psa's ResNet-38 (the backbone's keys, as converted) and torchvision's ResNet-50 (with its fc).
+    """
+    root = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    files = {RESNET38_WEIGHTS: root / "resnet38.pth", RESNET50_WEIGHTS: root / "resnet50.pth"}
+    torch.save(build_backbone("resnet38").state_dict(), files[RESNET38_WEIGHTS])
+    torch.save(resnet50(weights=None).state_dict(), files[RESNET50_WEIGHTS])
+    return files

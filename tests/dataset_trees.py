@@ -1,8 +1,8 @@
-"""Tiny synthetic trees in the layouts of real datasets (Cityscapes, Open Images, PASCAL VOC, an objectness source folder), drawn with cv2."""
+"""Tiny synthetic trees in the layouts of real datasets (Cityscapes, Open Images, PASCAL VOC, MS COCO, COCO-Stuff), drawn with cv2."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from pathlib import Path
 
 import cv2
@@ -10,7 +10,7 @@ import numpy as np
 
 from wsss_core.data.openimages import OPENIMAGES_TO_VOC
 from wsss_core.data.voc import VOC_CLASSES
-from wsss_core.io import write_label_map
+from wsss_core.io import read_label_map, write_label_map
 
 SKY, ROAD, EGO = 23, 7, 1  # Cityscapes label ids
 THING_IDS = (24, 26, 28, 33)  # person, car, bus, bicycle
@@ -60,42 +60,6 @@ def write_cityscapes_tree(root: Path, counts: dict[str, int], size: tuple[int, i
             city = f"{split}city{number % 2}"
             write_cityscapes_frame(root, split, city, f"{city}_{number:06d}_000019", rng, size)
     return root
-
-
-def _write_objectness_folder(root: Path, scenes: Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]], rng: np.random.Generator) -> Path:
-    """A ``folder`` objectness source of (BGR image, thing rectangles (y0, x0, y1, x1)): images/, binary masks/, classes.csv.
-
-    ``scenes`` is drawn lazily, each before its image's noise, from the same ``rng``.
-    """
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    lines = ["image_id,classes"]
-    for number, (image, rectangles) in enumerate(scenes):
-        mask = np.zeros(image.shape[:2], dtype=np.uint8)
-        for y0, x0, y1, x1 in rectangles:
-            mask[y0:y1, x0:x1] = 1
-        image_id = f"src{number:03d}"
-        cv2.imwrite(str(root / "images" / f"{image_id}.png"), np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8))
-        cv2.imwrite(str(root / "masks" / f"{image_id}.png"), mask)
-        lines.append(f"{image_id},{'dog' if number % 2 else 'person'}")
-    (root / "classes.csv").write_text("\n".join(lines) + "\n")
-    return root
-
-
-def write_objectness_source(root: Path, count: int, size: int = 64, seed: int = 0) -> Path:
-    """A ``folder`` objectness source of Cityscapes-coloured things on road: images/, binary masks/ (0 stuff, 1 thing) and classes.csv."""
-    rng = np.random.default_rng(seed)
-
-    def scenes() -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
-        for _ in range(count):
-            image = np.full((size, size, 3), COLOURS[ROAD], dtype=np.uint8)
-            rectangles = []
-            for label_id, y0, x0, y1, x1 in _objects(rng, size, size):
-                image[y0:y1, x0:x1] = COLOURS[label_id]
-                rectangles.append((y0, x0, y1, x1))
-            yield image, rectangles
-
-    return _write_objectness_folder(root, scenes(), rng)
 
 
 # Open Images -> VOC fixtures (SONet Table 1c): the same three classes, drawn in the same colours on both.
@@ -167,8 +131,78 @@ def write_voc_tree(root: Path, counts: dict[str, int], size: tuple[int, int] = (
     return root
 
 
-def write_scene_objectness_source(root: Path, count: int, size: tuple[int, int] = (48, 64), seed: int = 2) -> Path:
-    """A ``folder`` objectness source of the Open Images / VOC fixture scenes: their rectangles are the things."""
+def _write_guidance(path: Path, foreground: np.ndarray, rng: np.random.Generator) -> None:
+    """A saliency map of ``foreground`` (bool, H x W), as an off-the-shelf detector gives one: soft, noisy, 0-255."""
+    saliency = cv2.GaussianBlur(foreground.astype(np.float32) * 0.9, (5, 5), 1.5)
+    saliency = np.clip(saliency + rng.normal(0, 0.05, foreground.shape), 0, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), (saliency * 255).astype(np.uint8))
+
+
+def write_voc_paper_tree(root: Path, counts: dict[str, int], saliency_dir: str, size: tuple[int, int] = (48, 64), seed: int = 1) -> Path:
+    """A VOC2012 tree as ``configs/voc12_paper.yaml`` reads it: :func:`write_voc_tree` plus saliency maps of the
+    labelled splits in ``saliency_dir``; the ``test`` split unlabelled (no mask, no XML), as VOC's own test set."""
+    write_voc_tree(root, counts, size=size, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    for split in counts:
+        for image_id in (root / "ImageSets" / "Segmentation" / f"{split}.txt").read_text().split():
+            if split == "test":
+                (root / "SegmentationClassAug" / f"{image_id}.png").unlink()
+                (root / "Annotations" / f"{image_id}.xml").unlink()
+                continue
+            mask = read_label_map(root / "SegmentationClassAug" / f"{image_id}.png")
+            _write_guidance(root / saliency_dir / f"{image_id}.png", mask > 0, rng)
+    return root
+
+
+# COCO category ids of the drawn classes (instances JSON) and their COCO-Stuff values (category id - 1)
+COCO_IDS = {"person": 1, "car": 3, "dog": 18}
+COCO_STUFF_GRASS = 123
+
+
+def write_coco_tree(root: Path, counts: dict[str, int], saliency_dir: str, size: tuple[int, int] = (48, 64), seed: int = 3) -> Path:
+    """An MS COCO 2014 tree (``configs/coco14_paper.yaml``): ``<split>2014/COCO_<split>2014_<id>.jpg``,
+    ``annotations/instances_<split>2014.json`` with one polygon per drawn object, and saliency maps of the
+    train images named by image stem in ``saliency_dir``."""
     rng = np.random.default_rng(seed)
-    scenes = ((image, [(y0, x0, y1, x1) for _, x0, y0, x1, y1 in objects]) for image, objects in (_draw_scene(rng, size) for _ in range(count)))
-    return _write_objectness_folder(root, scenes, rng)
+    categories = [{"id": cid, "name": name, "supercategory": "thing"} for name, cid in COCO_IDS.items()]
+    (root / "annotations").mkdir(parents=True)
+    annotation_id = 1
+    for split, count in counts.items():
+        folder = root / f"{split}2014"
+        folder.mkdir()
+        images, annotations = [], []
+        for number in range(1, count + 1):
+            stem = f"COCO_{split}2014_{number:012d}"
+            image, objects = _draw_scene(rng, size)
+            cv2.imwrite(str(folder / f"{stem}.jpg"), image)
+            images.append({"id": number, "file_name": f"{stem}.jpg", "height": size[0], "width": size[1]})
+            foreground = np.zeros(size, dtype=bool)
+            for name, x0, y0, x1, y1 in objects:
+                polygon = [float(v) for v in (x0, y0, x1, y0, x1, y1, x0, y1)]
+                annotations.append({"id": annotation_id, "image_id": number, "category_id": COCO_IDS[name], "iscrowd": 0,
+                                    "segmentation": [polygon], "area": float((x1 - x0) * (y1 - y0)), "bbox": [x0, y0, x1 - x0, y1 - y0]})  # fmt: skip
+                annotation_id += 1
+                foreground[y0:y1, x0:x1] = True
+            if split == "train":
+                _write_guidance(root / saliency_dir / f"{stem}.png", foreground, rng)
+        payload = {"images": images, "annotations": annotations, "categories": categories}
+        (root / "annotations" / f"instances_{split}2014.json").write_text(json.dumps(payload))
+    return root
+
+
+def write_coco_stuff_tree(root: Path, split: str, count: int, size: tuple[int, int] = (48, 64), seed: int = 5) -> Path:
+    """A COCO-Stuff tree (objectness source, ``objectness.source_kind: coco_stuff``): ``images/<split>/<id>.jpg`` and
+    stuff-thing maps ``annotations/<split>/<id>.png`` (drawn things = COCO category id - 1 on grass, a 255 border)."""
+    rng = np.random.default_rng(seed)
+    (root / "images" / split).mkdir(parents=True)
+    (root / "annotations" / split).mkdir(parents=True)
+    for number in range(1, count + 1):
+        image, objects = _draw_scene(rng, size)
+        stuffthing = np.full(size, COCO_STUFF_GRASS, dtype=np.uint8)
+        for name, x0, y0, x1, y1 in objects:
+            stuffthing[y0:y1, x0:x1] = COCO_IDS[name] - 1
+        stuffthing[0] = 255
+        cv2.imwrite(str(root / "images" / split / f"{number:012d}.jpg"), image)
+        cv2.imwrite(str(root / "annotations" / split / f"{number:012d}.png"), stuffthing)
+    return root

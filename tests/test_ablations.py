@@ -84,13 +84,17 @@ def test_ablations_of_a_photo_tree_without_boxes_or_objectness_source(tmp_path: 
     source: the CTLR tables only; SONet settings that need what the tree lacks fail at the start."""
     tree = empty_voc_tree(tmp_path / "voc")
     shutil.rmtree(tree / "Annotations")
+    shutil.copy(tree / "ImageSets" / "Segmentation" / "train.txt", tree / "train.txt")  # the sample's id list
+    source = tmp_path / "source"  # a folder objectness source (an empty one: only its layout is read here)
+    for folder in ("images", "masks"):
+        (source / folder).mkdir(parents=True)
     base = ["--configfile", str(REPO / "configs" / "voc12_sample.yaml"), "--config", f"data_root={tree}"]
     rules = Counter(rule for rule, _ in _planned_jobs(run_snakemake(tmp_path, "-n", "ablations", *base).stdout))
     assert rules["train_ablation"] == 4 and rules["ablation_tables"] == 1
     assert not {"sonet_labels", "train_objectness", "train_sonet"} & set(rules), rules
     for override, message in (
         (["method=sonet"], "objectness.source_kind: generated needs dataset.kind: generated"),
-        (["method=sonet", "supervision=box", "objectness={'source_kind': 'folder', 'source_root': 'x'}"],
+        (["method=sonet", "supervision=box", f"objectness={{'source_kind': 'folder', 'source_root': '{source}'}}"],
          "supervision: box needs object boxes"),
     ):  # fmt: skip
         command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n", *base, *override]

@@ -1,19 +1,16 @@
-"""Cityscapes indexing: things-only masks, boxes from instance ids, labels, clear errors, the paper DAG."""
+"""Cityscapes indexing: things-only masks, boxes from instance ids, labels, clear errors.
+
+The Table 4 DAG runs in tests/test_shipped_configs.py (configs/cityscapes_sonet.yaml).
+"""
 
 from __future__ import annotations
 
-import csv
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 import pytest
-from dataset_trees import write_cityscapes_tree, write_objectness_source
-from workflow_helpers import TINY, empty_cityscapes_tree, merge, run_snakemake, write_config
 
 from wsss_core.data.cityscapes import THINGS, index_cityscapes, instance_boxes, things_mask
 from wsss_core.data.dataset import load_index, read_boxes
@@ -94,51 +91,3 @@ def test_errors_name_the_file(cityscapes_root: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="leftImg8bit/test"):
         index_cityscapes(cityscapes_root, tmp_path / "index", splits={"test": "test"})
     assert not (tmp_path / "index").exists()
-
-
-def test_cityscapes_paper_config_plans_every_rule(tmp_path: Path) -> None:
-    data_root = empty_cityscapes_tree(tmp_path / "cityscapes")
-    (tmp_path / "cocostuff").mkdir()
-    command = [
-        sys.executable, "-m", "snakemake", "all", "sonet_supervised",
-        "-s", str(REPO / "Snakefile"), "-d", str(tmp_path / "work"), "-n", "--cores", "2",
-        "--configfile", str(REPO / "configs" / "cityscapes_sonet.yaml"),
-        "--config", f"data_root={data_root}", f"objectness={{source_root: {tmp_path / 'cocostuff'}}}",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    table = result.stdout.split("Job stats:", 1)[1]
-    scheduled = {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.MULTILINE)}
-    expected = {
-        "index_dataset", "train_objectness", "objectness_maps", "sonet_labels", "train_sonet",
-        "train_sonet_supervised", "predict", "postprocess_crf", "gather_crf", "evaluate_sonet_labels",
-        "evaluate_sonet", "evaluate_sonet_vs_full", "sonet_vs_full",
-    }  # fmt: skip
-    assert expected <= scheduled, expected - scheduled
-    assert "results/cityscapes_sonet/metrics/sonet_weak_vs_full.csv" in result.stdout
-
-
-def test_cityscapes_dag_writes_table_4(tmp_path: Path) -> None:
-    """Index, objectness, G^B, SONet and its fully supervised baseline on a tiny Cityscapes tree."""
-    data_root = write_cityscapes_tree(tmp_path / "cityscapes", {"train": 8, "val": 4})
-    source = write_objectness_source(tmp_path / "source", 8)
-    config = merge(
-        TINY,
-        {
-            "run": "cityscapes_tiny", "method": "sonet", "supervision": "box", "data_root": str(data_root),
-            "dataset": {"kind": "cityscapes", "splits": {"train": "train", "val": "val"}},
-            "guidance": {"method": "objectness", "objectness_setting": "overlapping"},
-            "objectness": {"source_kind": "folder", "source_root": str(source)},
-            "inference": {"scales": [1.0], "flip": False},
-        },
-    )  # fmt: skip
-    config["dataset"].pop("generator")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    run_snakemake(workdir, "sonet_supervised", "--configfile", str(write_config(workdir / "tiny.yaml", config)))
-    table = pd.read_csv(workdir / "results" / "cityscapes_tiny" / "metrics" / "sonet_weak_vs_full.csv")
-    assert table["postprocessing"].tolist() == ["plain", "ms", "crf", "ms_crf"]
-    assert table[["mIoU_weak", "mIoU_full"]].gt(0).all().all()
-    np.testing.assert_allclose(table["weak_over_full"], table["mIoU_weak"] / table["mIoU_full"], rtol=1e-3)
-    per_class = pd.read_csv(workdir / "results" / "cityscapes_tiny" / "metrics" / "sonet_segmentation_supervised.csv")
-    assert list(per_class.columns[2:-1]) == ["background", *(name for name, _ in THINGS)]

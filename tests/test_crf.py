@@ -96,3 +96,37 @@ def test_a_sparse_store_gives_the_crf_the_same_labels(tmp_path):
     np.testing.assert_array_equal(
         crf_labels(image, kept, params, label_epsilon=0.1), crf_labels(image, full, params, label_epsilon=0.1)
     )
+
+
+def _nearly_flat_probs() -> np.ndarray:
+    """(21,48,48): a softmax of an early checkpoint, every label below 0.1; class 3 wins the right side, 0 the left."""
+    logits = np.zeros((21, 48, 48), dtype=np.float32)
+    logits[0, :, :20], logits[3, :, 20:] = 0.4, 0.4
+    probs = np.exp(logits)
+    return probs / probs.sum(axis=0, keepdims=True)
+
+
+def test_a_nearly_flat_map_keeps_the_labels_that_win_a_pixel():
+    """No label above epsilon anywhere (the crash of a short run's post-processing): the argmax labels take part."""
+    probs = _nearly_flat_probs()
+    assert probs.max() < 0.1
+    labels = crf_labels(_two_colour_image(), probs, CrfParams(iterations=5), label_epsilon=0.1)
+    assert set(np.unique(labels)) == {0, 3}
+    assert (labels[:, :20] == 0).all() and (labels[:, 20:] == 3).all()
+
+
+def test_the_prediction_store_keeps_the_channels_the_crf_uses_on_a_nearly_flat_map(tmp_path):
+    """predict's channel selection and crf_labels agree: the sparse store of a flat map gives the same labels."""
+    from wsss_core.inference.predict import device_outputs
+
+    probs, params, image = _nearly_flat_probs(), CrfParams(iterations=5), _two_colour_image()
+    _, above, _ = device_outputs({"seg_ms": torch.from_numpy(probs)[None]}, ["seg_ms"], [], 0.1)
+    channels = np.flatnonzero(above["seg_ms"][0].numpy())
+    assert channels.tolist() == [0, 3]
+    with write_store(tmp_path / "sparse.h5") as store:
+        store.add("a", {"seg_ms": probs.astype(np.float16)}, channels={"seg_ms": channels})
+    with read_store(tmp_path / "sparse.h5") as sparse:
+        kept = sparse.read("a", "seg_ms")["seg_ms"]
+    np.testing.assert_array_equal(
+        crf_labels(image, kept, params, label_epsilon=0.1), crf_labels(image, probs, params, label_epsilon=0.1)
+    )

@@ -19,7 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from workflow_helpers import REPO, empty_cityscapes_tree, empty_coco_tree, empty_openimages_tree, empty_voc_tree
+from workflow_helpers import (
+    REPO,
+    RESNET38_WEIGHTS,
+    RESNET50_WEIGHTS,
+    empty_cityscapes_tree,
+    empty_coco_tree,
+    empty_openimages_tree,
+    empty_voc_tree,
+    link_weights,
+)
 
 README = (REPO / "README.md").read_text()
 COMMAND = re.compile(r"^\s*(snakemake|make|wsss)\b")
@@ -69,8 +78,8 @@ def _config_commands() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch working directory laid out like the repository, next to empty data trees."""
+def workdir(tmp_path_factory: pytest.TempPathFactory, paper_weights: dict[str, Path]) -> Path:
+    """A scratch working directory laid out like the repository, next to empty data trees, with the paper configs' weights files."""
     root = tmp_path_factory.mktemp("documented")
     work = root / "work"
     work.mkdir()
@@ -82,9 +91,12 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     empty_coco_tree(data / "coco2014")
     empty_cityscapes_tree(data / "cityscapes")
     empty_openimages_tree(data / "openimages")
-    (work / "data" / "cocostuff").mkdir(parents=True)  # configs/cityscapes_sonet.yaml: objectness.source_root
+    for folder in ("images/train2017", "annotations/train2017"):  # the paper SONet configs' objectness.source_root
+        (work / "data" / "cocostuff" / folder).mkdir(parents=True)
+    link_weights(work, paper_weights, RESNET38_WEIGHTS, RESNET50_WEIGHTS)
     empty_voc_tree(work / "data" / "VOC2012")  # configs/openimages_to_voc12_sonet.yaml: eval_dataset.data_root
-    empty_voc_tree(root / "shared" / "data" / "voc12_sample")  # configs/voc12_sample.yaml: ../shared/data/voc12_sample
+    sample = empty_voc_tree(root / "shared" / "data" / "voc12_sample")  # configs/voc12_sample.yaml: ../shared/data/voc12_sample
+    (sample / "train.txt").write_text((sample / "ImageSets" / "Segmentation" / "train.txt").read_text())  # the sample's id list
     return work
 
 

@@ -15,7 +15,8 @@ from wsss_core.data.synthetic import generate_dataset
 from wsss_core.io import InputError, read_gray
 from wsss_core.models.checkpoint import load_objectness_net
 from wsss_core.models.objectness import build_objectness_net
-from wsss_core.sonet.classes import COCO_THING_NAMES, COCO_TO_VOC
+from wsss_core.data.class_names import COCO_THING_NAMES
+from wsss_core.sonet.classes import COCO_TO_VOC
 from wsss_core.sonet.objectness import objectness_maps, train_objectness
 from wsss_core.sonet.source import coco_binary_mask, coco_stuff_class_names, filter_non_overlapping, load_source
 

@@ -34,6 +34,10 @@ TINY = {
     "mem_mb": {"train": 2000, "inference": 1500, "per_image": 1000},  # what tiny jobs ask of a small test node
 }
 
+# The weights files the paper configs name, relative to the working directory (conftest.py: paper_weights).
+RESNET38_WEIGHTS = "weights/ilsvrc-cls_rna-a1_cls1000_ep-0001.pth"
+RESNET50_WEIGHTS = "weights/resnet50-11ad3fa6.pth"
+
 # What differs between two runs of the same DAG by nature: timings, logs, the shards' parts.
 RUN_SPECIFIC = ("logs", "benchmarks", "shards")
 
@@ -50,6 +54,13 @@ def write_config(path: Path, config: dict) -> Path:
     """Write ``config`` as YAML to ``path``."""
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def link_weights(workdir: Path, weights: dict[str, Path], *names: str) -> None:
+    """Link the weights files ``names`` (of ``weights``, conftest.py's paper_weights) where a config run in ``workdir`` reads them."""
+    for name in names:
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).symlink_to(weights[name])
 
 
 def run_snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:

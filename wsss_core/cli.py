@@ -1,5 +1,8 @@
 """The ``wsss`` console command: ``wsss predict`` segments any images with a trained checkpoint;
-``wsss inspect`` says what a store, checkpoint or label directory holds."""
+``wsss inspect`` says what a store, checkpoint or label directory holds; ``wsss convert-weights``
+turns psa's MXNet ResNet-38 ImageNet file into the ``.pth`` the paper configs read; ``wsss prepare voc``
+makes VOC 2012 + SBD's ``SegmentationClassAug/`` and ``train_aug.txt``; ``wsss doctor`` says what a run
+will meet before it starts: the environment, the configuration's problems, its estimated time and memory."""
 
 from __future__ import annotations
 
@@ -10,12 +13,16 @@ from pathlib import Path
 from typing import Sequence
 
 from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, crf_labels
+from wsss_core.cost.gpus import GPUS
+from wsss_core.data.prepare_voc import MASKS, TRAIN_AUG, prepare_voc
+from wsss_core.doctor import DEFAULT_MFU, doctor
 from wsss_core.engine.device import pick_device, place_model
 from wsss_core.inference.predict import predict_probs
 from wsss_core.inspect import format_report, inspect_path
 from wsss_core.io import InputError, read_rgb, write_label_map
 from wsss_core.logs import progress
 from wsss_core.models.checkpoint import load_model
+from wsss_core.models.mxnet_params import RESNET38_PARAMS, RESNET38_PARAMS_MD5, convert_resnet38, md5sum
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -44,6 +51,29 @@ def _inspect(args: argparse.Namespace) -> None:
         print(format_report(path, inspect_path(path, class_names)))
 
 
+def _convert_weights(args: argparse.Namespace) -> None:
+    digest = md5sum(args.params)
+    state = convert_resnet38(args.params, args.output)
+    print(f"{args.output}: {len(state)} ResNet-38 tensors from {args.params} (MD5 {digest})")
+    if args.params.name == RESNET38_PARAMS and digest != RESNET38_PARAMS_MD5:
+        print(f"wsss: warning: the published MD5 of {RESNET38_PARAMS} is {RESNET38_PARAMS_MD5}: download it again", file=sys.stderr)
+
+
+def _prepare_voc(args: argparse.Namespace) -> None:
+    result = prepare_voc(args.voc, args.sbd, workers=args.workers)
+    print(
+        f"{args.voc}: {MASKS}/ ({result.from_voc} masks from VOC, {result.from_sbd} from SBD), "
+        f"{TRAIN_AUG} ({result.train_aug} ids); val {result.val} ids"
+    )
+
+
+def _doctor(args: argparse.Namespace) -> None:
+    report, status = doctor(args.configfile, args.config, targets=args.targets, gpu_name=args.gpu, cores=args.cores, mfu=args.mfu)
+    print(report)
+    if status:
+        raise SystemExit(status)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``wsss``."""
     parser = argparse.ArgumentParser(prog="wsss", description=__doc__)
@@ -64,6 +94,27 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("paths", type=Path, nargs="+", help="a .h5 store, a .pt checkpoint or a directory of PNG maps")
     inspect.add_argument("--classes", type=Path, default=None, help="classes.txt naming label values (default: the run's)")
     inspect.set_defaults(run=_inspect)
+    convert = commands.add_parser(
+        "convert-weights", help=f"psa's MXNet ResNet-38 ImageNet weights ({RESNET38_PARAMS}) -> a resnet38 .pth state dict"
+    )
+    convert.add_argument("params", type=Path, help=f"the MXNet file, {RESNET38_PARAMS}")
+    convert.add_argument("-o", "--output", type=Path, required=True, help="the .pth file to write (the config's model.backbone_options.weights)")
+    convert.set_defaults(run=_convert_weights)
+    prepare = commands.add_parser("prepare", help="turn a dataset's downloads into the tree its config reads")
+    datasets = prepare.add_subparsers(dest="dataset", required=True)
+    voc = datasets.add_parser("voc", help=f"VOC 2012 + SBD -> {MASKS}/ and {TRAIN_AUG} in the VOC2012 directory")
+    voc.add_argument("--voc", type=Path, required=True, help="the extracted VOCdevkit/VOC2012 directory")
+    voc.add_argument("--sbd", type=Path, required=True, help="SBD's extracted benchmark_RELEASE directory")
+    voc.add_argument("--workers", type=int, default=1, help="processes writing the masks")
+    voc.set_defaults(run=_prepare_voc)
+    check = commands.add_parser("doctor", help="what a run will meet before it starts: environment, checks, estimated time and memory")
+    check.add_argument("targets", nargs="*", default=["all"], help="the targets of the run, as for snakemake (default: all)")
+    check.add_argument("--configfile", nargs="+", default=[], help="config files layered over config.yaml, as for snakemake")
+    check.add_argument("--config", nargs="+", default=[], help="key=value items, as for snakemake")
+    check.add_argument("--gpu", choices=sorted(GPUS), default=None, help="price the run for this GPU (default: this machine's; an H100 without one)")
+    check.add_argument("--cores", type=int, default=None, help="CPU cores of the machine the run gets (default: this one's)")
+    check.add_argument("--mfu", type=float, default=DEFAULT_MFU, help=f"share of the GPU's bf16 peak training reaches (default {DEFAULT_MFU})")
+    check.set_defaults(run=_doctor)
     return parser
 
 

@@ -89,17 +89,30 @@ def crf_foreground(
     return dense_crf(image, probs, params, device).argmax(axis=0).astype(np.uint8)
 
 
+def labels_taking_part(probs: torch.Tensor, label_epsilon: float) -> torch.Tensor:
+    """The labels of (..., L, H, W) probabilities that take part in the CRF: a (..., L) bool mask.
+
+    A label takes part when its probability exceeds ``label_epsilon``
+    somewhere in the image (``0``: every label), and always when it wins a
+    pixel (its argmax), so that a nearly flat map (an early checkpoint, a
+    short run) keeps the labels of its argmax instead of none.
+    """
+    flat = probs.flatten(-2)
+    if label_epsilon <= 0:
+        return torch.ones(flat.shape[:-1], dtype=torch.bool, device=probs.device)
+    keep = flat.amax(dim=-1) > label_epsilon
+    return keep.scatter(-1, flat.argmax(dim=-2), True)
+
+
 def crf_labels(image: np.ndarray, probs: np.ndarray, params: CrfParams, *, label_epsilon: float) -> np.ndarray:
     """MAP label map (H,W) uint8 of the dense CRF over the labels that occur.
 
-    Only the labels whose probability exceeds ``label_epsilon`` somewhere in
-    the image take part (``0``: every label); the others could hardly win a
-    pixel, and the CRF's cost grows with the number of labels. One label left
-    is the answer for every pixel.
+    Only the labels of :func:`labels_taking_part` take part: those above
+    ``label_epsilon`` somewhere and those that win a pixel. The others could
+    hardly win a pixel, and the CRF's cost grows with the number of labels.
+    One label left is the answer for every pixel.
     """
-    keep = np.arange(len(probs))
-    if label_epsilon > 0:
-        keep = np.flatnonzero(probs.reshape(len(probs), -1).max(axis=1) > label_epsilon)
+    keep = np.flatnonzero(labels_taking_part(torch.from_numpy(np.ascontiguousarray(probs)), label_epsilon).numpy())
     if len(keep) == 1:
         return np.full(probs.shape[1:], keep[0], dtype=np.uint8)
     return keep[dense_crf(image, probs[keep], params).argmax(axis=0)].astype(np.uint8)

@@ -27,6 +27,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -101,3 +102,19 @@ def mean_field_torch(image: Tensor, unary: Tensor, params: CrfParams) -> Tensor:
         appearance = bilateral_norm * bilateral((bilateral_norm * q).reshape(labels, -1)).reshape(labels, height, width)
         q = torch.softmax(-unary + params.gaussian_compat * smooth + params.bilateral_compat * appearance, dim=0)
     return q
+
+
+def modelled_bytes(pixels: int, cells: int, labels: int, iterations: int) -> float:
+    """Bytes the kernels of :func:`mean_field_torch` move for one image (splat, blur, slice and Gaussian, every iteration)."""
+    corners = 32 * pixels * (4 * labels + 8 + 4)  # values, cell index, weight per pixel corner
+    splat_slice = 2 * corners + 2 * cells * labels * 4
+    blur = 5 * 7 * cells * labels * 4  # per axis: 2x grid, two shifted adds
+    gaussian = 2 * 2 * pixels * labels * 4 * 2
+    return iterations * (splat_slice + blur + gaussian)
+
+
+def modelled_gpu_seconds(image: np.ndarray, crf: CrfParams, bytes_per_second: float) -> float:
+    """GPU seconds of the 2-label CRF_d on ``image`` (H,W,3) with :class:`~wsss_core.crf.CrfParams` ``crf``, bound by
+    the bytes :func:`modelled_bytes` says its kernels move at ``bytes_per_second``."""
+    cells = int(np.prod(BilateralGrid(torch.as_tensor(image), crf.bilateral_sxy, crf.bilateral_srgb).shape))
+    return modelled_bytes(image.shape[0] * image.shape[1], cells, 2, crf.iterations) / bytes_per_second

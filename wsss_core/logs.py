@@ -13,6 +13,8 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from tqdm import tqdm
 
+from wsss_core.engine.device import DeviceError
+
 T = TypeVar("T")
 
 
@@ -29,7 +31,9 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
     """Send ``logging`` records to ``path`` and stderr while the block runs.
 
     An exception raised in the block is logged with its traceback before it
-    propagates, so the log file says why the step failed.
+    propagates, so the log file says why the step failed. A missing device
+    (:class:`~wsss_core.engine.device.DeviceError`) is one line, and the
+    process exits with status 1.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -44,6 +48,9 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
     try:
         yield logger
         logger.info("step %s finished", step)
+    except DeviceError as err:
+        logger.error("step %s cannot start: %s", step, err)
+        raise SystemExit(1) from None
     except Exception:
         logger.exception("step %s failed", step)
         raise

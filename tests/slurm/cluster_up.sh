@@ -9,11 +9,14 @@
 # from squeue (MinJobAge keeps finished jobs visible) and finished jobs are recorded
 # by jobcomp/filetxt in $SLURM_LOG_DIR/jobcomp.log.
 #
-# Run as root. Settings (environment): SLURM_PARTITION=gpu (the default of profiles/slurm) SLURM_FAKE_GPUS=1
-# SLURM_MIN_JOB_AGE=600 SLURM_WAIT_S=60
+# Two partitions over the one node, as profiles/slurm names them: CPU rules go to the first (the
+# default partition), GPU rules to the second.
+#
+# Run as root. Settings (environment): SLURM_PARTITIONS="cpu gpu" (CPU then GPU partition, those of
+# profiles/slurm) SLURM_FAKE_GPUS=1 SLURM_MIN_JOB_AGE=600 SLURM_WAIT_S=60
 set -euo pipefail
 
-PARTITION=${SLURM_PARTITION:-gpu}
+read -r -a PARTITIONS <<<"${SLURM_PARTITIONS:-cpu gpu}"
 NGPU=${SLURM_FAKE_GPUS:-1}
 MIN_JOB_AGE=${SLURM_MIN_JOB_AGE:-600}
 WAIT_S=${SLURM_WAIT_S:-60}
@@ -117,8 +120,12 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 $gres_types
 NodeName=$host NodeAddr=127.0.0.1$node_hardware RealMemory=$memory $gres_node State=UNKNOWN
-PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF_EOF
+default=YES
+for partition in "${PARTITIONS[@]}"; do
+  echo "PartitionName=$partition Nodes=ALL Default=$default MaxTime=INFINITE State=UP" >>"$generated/slurm.conf"
+  default=NO
+done
 echo "AutoDetect=off" >"$generated/gres.conf"
 if [ "$NGPU" -gt 0 ]; then
   files=gpu0; [ "$NGPU" -gt 1 ] && files="gpu[0-$((NGPU - 1))]"
@@ -151,4 +158,4 @@ for i in $(seq $((WAIT_S * 2))); do
 done
 case "$state" in idle|mix|alloc) ;; *) die "node $host is '$state' after ${WAIT_S}s" ;; esac
 timeout 60 srun -N1 -n1 -t 1 true || die "srun smoke test failed"
-log "node $host is $state; partition $PARTITION; $NGPU fake GPU(s)"
+log "node $host is $state; partitions ${PARTITIONS[*]}; $NGPU fake GPU(s)"

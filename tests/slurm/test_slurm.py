@@ -1,8 +1,11 @@
-"""The tiny DAG through profiles/slurm on a real one-node SLURM cluster started on this machine.
+"""The tiny DAG through profiles/slurm on a real one-node SLURM cluster running on this machine.
 
-``cluster_up.sh`` installs and starts munge, slurmctld and slurmd (root and
-apt needed); without them the test is skipped with the reason, unless
-``WSSS_REQUIRE_SLURM=1`` (set by CI), which turns that into a failure.
+The test uses a cluster that is already up; it never starts one itself, so a
+plain ``make test`` installs nothing and changes no system file. Bring one up
+with ``bash tests/slurm/cluster_up.sh`` (root: it installs Debian's SLURM
+packages with apt and writes ``/etc/slurm``), as ``.ci/run`` does. Without a
+cluster the test is skipped with the reason, unless ``WSSS_REQUIRE_SLURM=1``
+(set by CI), which turns that into a failure.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import pytest
 import yaml
 from workflow_helpers import REPO, SNAKEMAKE, TINY, compare_runs, job_counts, merge, write_config
 
-HERE = Path(__file__).resolve().parent
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 JOBCOMP_LOG = Path("/var/log/slurm/jobcomp.log")
 LOCAL_RULES = {"all", "gather_validation", "gather_saliency", "gather_cams", "gather_initial_labels", "gather_refined_labels", "gather_crf"}
@@ -42,23 +44,25 @@ def slurm_cluster() -> Iterator[None]:
         import snakemake_executor_plugin_slurm  # noqa: F401
     except ImportError:
         _unavailable("snakemake-executor-plugin-slurm is not installed")
-    # a cluster started by the caller (CI's .ci/run) is left running
-    already_up = shutil.which("scontrol") is not None and "UP" in subprocess.run(
+    up = shutil.which("scontrol") is not None and "UP" in subprocess.run(
         ["scontrol", "ping"], capture_output=True, text=True, check=False
     ).stdout
-    partition = yaml.safe_load(PROFILE.read_text())["default-resources"]["slurm_partition"]
-    started = subprocess.run(
-        ["bash", str(HERE / "cluster_up.sh")],
-        env={**os.environ, "SLURM_PARTITION": partition},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if started.returncode != 0:
-        _unavailable(f"cannot start a one-node SLURM cluster here:\n{started.stdout[-2000:]}{started.stderr[-2000:]}")
+    if not up:
+        _unavailable(
+            "no SLURM cluster is up: start the one-node test cluster with `bash tests/slurm/cluster_up.sh` "
+            "(root; it installs SLURM with apt and writes /etc/slurm), as .ci/run does"
+        )
+    partitions = set(subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True, check=False).stdout.split())
+    wanted = set(_partitions().values())
+    if not wanted <= partitions:
+        _unavailable(f"the cluster has partitions {sorted(partitions)}, the profile needs {sorted(wanted)} (cluster_up.sh makes them)")
     yield
-    if not already_up:
-        subprocess.run(["bash", str(HERE / "cluster_down.sh")], capture_output=True, text=True, timeout=120)
+
+
+def _partitions() -> dict[str, str]:
+    """The partitions of profiles/slurm: {"cpu": default partition, "gpu": the GPU rules' partition}."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    return {"cpu": profile["default-resources"]["slurm_partition"], "gpu": profile["set-resources"]["train_classifier"]["slurm_partition"]}
 
 
 def _test_profile(directory: Path) -> Path:
@@ -116,7 +120,8 @@ def test_tiny_dag_runs_as_slurm_jobs_and_matches_the_local_run(
     rules_submitted = [re.search(r"slurm_logs/rule_(\w+)/", log).group(1) for _, log in submitted]
     expected = {rule: count for rule, count in job_counts(output).items() if rule not in LOCAL_RULES}
     assert {rule: rules_submitted.count(rule) for rule in set(rules_submitted)} == expected
-    job_ids = {job_id for job_id, _ in submitted}
+    job_ids_in_order = [job_id for job_id, _ in submitted]
+    job_ids = set(job_ids_in_order)
     assert len(job_ids) == len(submitted) == sum(expected.values())
 
     # the GPU-tagged rules asked SLURM for a GPU through the plugin (sbatch --gpus=1)
@@ -125,9 +130,15 @@ def test_tiny_dag_runs_as_slurm_jobs_and_matches_the_local_run(
     assert gpu_calls and len(gpu_calls) == sum(expected[rule] for rule in GPU_RULES), sbatch_calls
     assert not any("--gpus" in line for line in sbatch_calls if "rule_extract_saliency" in line)
 
-    # SLURM's own record: each job id completed (jobcomp/filetxt)
+    # SLURM's own record: each job id completed (jobcomp/filetxt), GPU rules in the GPU partition, the others in the CPU one
     records = dict(re.findall(r"JobId=(\d+) .*?JobState=(\w+)", JOBCOMP_LOG.read_text()))
     assert {job_id: records.get(job_id) for job_id in job_ids} == dict.fromkeys(job_ids, "COMPLETED")
+    partition_of = dict(re.findall(r"JobId=(\d+) .*?Partition=(\S+)", JOBCOMP_LOG.read_text()))
+    partitions = _partitions()
+    ran_in = {job_id: partition_of.get(job_id) for job_id in job_ids}
+    expected_in = {job_id: partitions["gpu" if rule in GPU_RULES else "cpu"] for job_id, rule in zip(job_ids_in_order, rules_submitted)}
+    assert ran_in == expected_in
+    assert partitions["cpu"] != partitions["gpu"]
     # and each rule's log names the job it ran in
     assert "SLURM job" in (workdir / "results" / "tiny" / "logs" / "train_joint.log").read_text()
 

@@ -6,18 +6,30 @@ decided by :func:`cuda_paths`. Setting ``WSSS_FORCE_CUDA_PATHS=1`` takes
 those branches on the CPU too (torch has bf16 autocast and channels-last
 there), so that tests on machines without a GPU run the code a GPU run
 executes.
+
+Which device a stage takes is the run's ``device`` setting, passed in the
+environment variable ``WSSS_DEVICE``: ``auto`` (CUDA when torch sees a GPU,
+else the CPU), ``cuda`` (a GPU or a :class:`DeviceError` before any work) or
+``cpu``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 
 import torch
 
 log = logging.getLogger(__name__)
 
 FORCE_CUDA_PATHS = "WSSS_FORCE_CUDA_PATHS"
+DEVICE_ENV = "WSSS_DEVICE"
+DEVICE_CHOICES = ("auto", "cuda", "cpu")
+
+
+class DeviceError(RuntimeError):
+    """The configured device is not there (``device: cuda`` and torch sees no GPU); the message says why."""
 
 
 def cuda_paths(device: torch.device) -> bool:
@@ -25,18 +37,58 @@ def cuda_paths(device: torch.device) -> bool:
     return device.type == "cuda" or os.environ.get(FORCE_CUDA_PATHS) == "1"
 
 
-def pick_device(threads: int | None = None) -> torch.device:
-    """CUDA when present, CPU otherwise; ``threads`` bounds torch's intra-op CPU threads.
+def device_choice(choice: str | None = None) -> str:
+    """``choice``, else the run's ``WSSS_DEVICE`` (default ``auto``), checked against :data:`DEVICE_CHOICES`."""
+    choice = choice or os.environ.get(DEVICE_ENV) or "auto"
+    if choice not in DEVICE_CHOICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICE_CHOICES)}, not {choice!r}")
+    return choice
 
-    On CUDA, cuDNN picks the fastest convolution algorithms for the input sizes it sees.
+
+def device_problem(choice: str) -> str | None:
+    """Why device ``choice`` cannot be had on this machine, in one line; None when it can."""
+    if device_choice(choice) != "cuda" or torch.cuda.is_available():
+        return None
+    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "a CPU-only build"
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    shown = "" if visible is None else f", CUDA_VISIBLE_DEVICES={visible!r}"
+    return (
+        f"device: cuda, but torch {torch.__version__} ({build}{shown}) sees no GPU on {socket.gethostname()}: "
+        "check the driver against the torch build, or set device: auto to run on the CPU"
+    )
+
+
+def describe_device(device: torch.device) -> str:
+    """One line on ``device``: the GPU's name, memory and bf16 support, torch's and CUDA's versions; or the CPU's threads."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        properties = torch.cuda.get_device_properties(index)
+        bf16 = "bf16" if torch.cuda.is_bf16_supported() else "no bf16"
+        return (
+            f"cuda:{index} {properties.name}, {properties.total_memory / 2**30:.1f} GiB, {bf16} "
+            f"(torch {torch.__version__}, CUDA {torch.version.cuda})"
+        )
+    forced = " (CUDA code paths forced)" if cuda_paths(device) else ""
+    return f"cpu{forced}, {torch.get_num_threads()} threads (torch {torch.__version__}, no GPU used)"
+
+
+def pick_device(threads: int | None = None, choice: str | None = None) -> torch.device:
+    """The device of a stage (``choice``, else the run's :func:`device_choice`); ``threads`` bounds torch's CPU threads.
+
+    ``auto`` takes CUDA when torch sees a GPU; ``cuda`` without one raises a
+    :class:`DeviceError` (:func:`device_problem`) before any work. On CUDA,
+    cuDNN picks the fastest convolution algorithms for the input sizes it sees.
     """
+    choice = device_choice(choice)
+    problem = device_problem(choice)
+    if problem is not None:
+        raise DeviceError(problem)
     if threads:
         torch.set_num_threads(max(1, int(threads)))
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device("cuda" if choice != "cpu" and torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    forced = " (CUDA code paths forced)" if device.type != "cuda" and cuda_paths(device) else ""
-    log.info("device: %s%s (torch %s, %d CPU threads)", device, forced, torch.__version__, torch.get_num_threads())
+    log.info("device: %s", describe_device(device))
     return device
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from wsss_core.crf import labels_taking_part
 from wsss_core.data.dataset import load_index
 from wsss_core.data.transforms import input_scale, resize_input, to_tensor
 from wsss_core.engine.device import pick_device, place_model
@@ -108,13 +109,15 @@ def device_outputs(
     """What a batch's :func:`predict_batch` outputs become before they leave the device.
 
     Returns the ``arrays`` as float16; for each ``seg_*`` array with
-    ``channel_epsilon > 0``, the (B,C+1) mask of the classes above it
-    somewhere (judged on the float16 values that are stored); and for each
-    of ``label_variants`` the argmax label maps ``seg_<variant>`` (B,H,W) uint8.
+    ``channel_epsilon > 0``, the (B,C+1) mask of the classes the test-time
+    CRF will use (:func:`~wsss_core.crf.labels_taking_part`: above it
+    somewhere or winning a pixel, judged on the float16 values that are
+    stored); and for each of ``label_variants`` the argmax label maps
+    ``seg_<variant>`` (B,H,W) uint8.
     """
     halves = {name: out[name].half() for name in arrays}
     above = {
-        name: values.amax(dim=(-2, -1)) > channel_epsilon
+        name: labels_taking_part(values, channel_epsilon)
         for name, values in halves.items()
         if channel_epsilon > 0 and name.startswith("seg_")
     }

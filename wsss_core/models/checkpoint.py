@@ -59,12 +59,12 @@ def _mismatch(model: nn.Module, state_dict: dict[str, Any]) -> str:
     return f"missing weights {missing[:3]}, unexpected weights {extra[:3]}"
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by the training stages (``weights_only=True``)."""
+def load_checkpoint(path: str | os.PathLike, map_location: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by the training stages (``weights_only=True``) onto the device ``map_location``."""
     if not os.path.isfile(path):
         raise InputError(f"{path}: checkpoint not found")
     try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for corrupt / foreign files
         raise InputError(f"{path}: not a readable torch checkpoint ({_first_line(err)})") from err
     if not isinstance(checkpoint, dict) or not {"model_config", "state_dict"} <= set(checkpoint):
@@ -73,7 +73,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 
 
 def _load_network(
-    path: str | os.PathLike, device: torch.device | str, kinds: tuple[str, ...], what: str, num_classes: int | None = None
+    path: str | os.PathLike, map_location: torch.device | str, kinds: tuple[str, ...], what: str, num_classes: int | None = None
 ) -> nn.Module:
     """Rebuild the network of checkpoint ``path``, one of ``kinds`` (``what`` in messages), and load its weights.
 
@@ -81,7 +81,7 @@ def _load_network(
     file, another kind of network, weights of another model config, or
     (``num_classes`` given) another number of classes than the dataset's.
     """
-    checkpoint = load_checkpoint(path, device)
+    checkpoint = load_checkpoint(path, map_location)
     config = dict(checkpoint["model_config"])
     kind = config.get("kind", "multitask")
     if kind not in kinds:
@@ -100,18 +100,18 @@ def _load_network(
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:
         raise InputError(f"{path}: weights do not fit its model_config ({_mismatch(model, checkpoint['state_dict'])})") from err
-    return model.to(device)
+    return model.to(map_location)
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu", num_classes: int | None = None) -> nn.Module:
+def load_model(path: str | os.PathLike, map_location: torch.device | str = "cpu", num_classes: int | None = None) -> nn.Module:
     """The segmentation network of checkpoint ``path``: the multi-task network or SONet.
 
     Both answer ``model(images, branches=("ca", "seg"))``. With ``num_classes``
     (the dataset's C) a checkpoint for another number of classes is an error.
     """
-    return _load_network(path, device, SEGMENTATION_KINDS, "a segmentation network", num_classes)
+    return _load_network(path, map_location, SEGMENTATION_KINDS, "a segmentation network", num_classes)
 
 
-def load_objectness_net(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
+def load_objectness_net(path: str | os.PathLike, map_location: torch.device | str = "cpu") -> nn.Module:
     """The objectness network of checkpoint ``path`` (its backbone weights file is not re-read)."""
-    return _load_network(path, device, ("objectness",), "an objectness")
+    return _load_network(path, map_location, ("objectness",), "an objectness")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 
+import torch
 from torch import nn
 from torchvision.models import segmentation
 
-from wsss_core.models.weights import StateDict, load_weights
+from wsss_core.models.weights import StateDict, load_weights, weights_problem
 
 DEEPLAB_ARCHS = ("deeplabv3_mobilenet_v3_large", "deeplabv3_resnet50", "deeplabv3_resnet101")
 BATCH_NORM_MOMENTUM = 0.1
@@ -58,3 +59,13 @@ def load_backbone_weights(backbone: nn.Module, path: str | os.PathLike, arch: st
     file when it is missing, unreadable or does not fit.
     """
     load_weights(backbone, path, f"the backbone of {arch}", _backbone_keys)
+
+
+def backbone_weights_problem(arch: str, path: str | os.PathLike) -> str | None:
+    """What :func:`load_backbone_weights` would raise for ``path`` and ``arch``, without loading it; None if it fits.
+
+    The network is built on the ``meta`` device and the file memory-mapped.
+    """
+    with torch.device("meta"):
+        backbone = build_deeplabv3(arch, 1).backbone
+    return weights_problem(backbone, path, f"the backbone of {arch}", _backbone_keys)

@@ -25,9 +25,11 @@ Parameter names follow psa's ``resnet38d`` state-dict keys (``conv1a.weight``,
 ``b6.conv_branch2b2.weight``, ``bn7.running_mean``, ...), which are the keys of
 the converted ImageNet file ``ilsvrc-cls_rna-a1_cls1000_ep-0001.pth`` (the
 mxnet model's ``linear1000`` classifier is not in it; psa's classifier
-``fc8.*`` is dropped on loading). The layout and names were verified against
-the architecture description above, not against the real file, which the test
-suite does not have: the tests check the key names and tensor shapes.
+``fc8.*`` is dropped on loading). ``wsss convert-weights`` makes that file from
+ademxapp's MXNet ``ilsvrc-cls_rna-a1_cls1000_ep-0001.params``
+(:mod:`wsss_core.models.mxnet_params`); the tests convert a file written in
+MXNet's format with every name and shape of the real one (from psa's network
+definition) and load it with no missing or unexpected key.
 Convolutions have no bias; batch norms use PyTorch's defaults (eps 1e-5).
 """
 

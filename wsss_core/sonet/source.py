@@ -35,7 +35,7 @@ import numpy as np
 from wsss_core.data.dataset import IMAGE_SUFFIXES
 from wsss_core.io import IGNORE_LABEL, InputError, binarize_label_map, read_gray
 from wsss_core.logs import progress
-from wsss_core.sonet.classes import COCO_THING_NAMES, normalise_name
+from wsss_core.data.class_names import COCO_THING_NAMES, normalise_name
 
 log = logging.getLogger(__name__)
 
