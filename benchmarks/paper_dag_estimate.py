@@ -1,6 +1,6 @@
 """Estimated wall time and memory of a shipped config's DAG on N cores + a GPU: `wsss doctor`'s price, on real photos.
 
-    python benchmarks/paper_dag_estimate.py [--configfile configs/voc12_paper.yaml] [--gpu h200] [--cores 16] [--mfu 0.4]
+    python benchmarks/paper_dag_estimate.py [--configfile configs/voc12_paper.yaml] [--targets all] [--gpu h200] [--cores 16] [--mfu 0.4]
 
 The model is :mod:`wsss_core.cost` (the one `wsss doctor` prices a run with):
 GPU FLOPs and memory of the config's networks counted on the meta device, host
@@ -24,6 +24,7 @@ from wsss_core.io import read_rgb
 def main() -> None:
     parser = arguments(__doc__.split("\n")[0])
     parser.add_argument("--configfile", default=str(REPO / "configs" / "voc12_paper.yaml"))
+    parser.add_argument("--targets", nargs="+", default=["all"], help="the run's targets, as for snakemake")
     parser.add_argument("--gpu", choices=sorted(GPUS), default="h200")
     parser.add_argument("--cores", type=int, default=16)
     parser.add_argument("--mfu", type=float, default=DEFAULT_MFU, help="share of the GPU's bf16 peak training reaches")
@@ -34,7 +35,7 @@ def main() -> None:
     photo_id = read_id_list(args.sample / "train.txt")[0]
     photo = read_rgb(args.sample / "JPEGImages" / f"{photo_id}.jpg"), f"the sample's photo {photo_id}"
     header(f"Paper DAG estimate: {args.configfile} on {args.cores} cores + {GPUS[args.gpu].name}")
-    print("\n".join(price(config, gpu_name=args.gpu, cores=args.cores, mfu=args.mfu, photo=photo)))
+    print("\n".join(price(config, gpu_name=args.gpu, cores=args.cores, mfu=args.mfu, targets=args.targets, photo=photo)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Every command line quoted in README.md and in the headers of configs/*.yaml works as written.
+"""Every command line quoted in README.md, configs/README.md and the headers of configs/*.yaml works as written.
 
 The README's shell blocks run as bash scripts in a scratch working directory
 that mirrors the repository's (config.yaml, configs/, profiles/, .venv), with
@@ -30,7 +30,9 @@ from workflow_helpers import (
     link_weights,
 )
 
-README = (REPO / "README.md").read_text()
+# the manual's pages whose commands are checked: the README and the page of the shipped configs
+DOCUMENTS = {path.relative_to(REPO).as_posix(): path.read_text() for path in (REPO / "README.md", REPO / "configs" / "README.md")}
+README = DOCUMENTS["README.md"]
 COMMAND = re.compile(r"^\s*(snakemake|make|wsss)\b")
 
 # bash prelude of every script: the documented programs, as dry runs of this checkout
@@ -54,8 +56,8 @@ wsss() { "$PYTHON" -m wsss_core.cli "$@" --help >/dev/null; }
 
 
 def _readme_blocks() -> list[str]:
-    """The README's fenced shell blocks that run a documented program."""
-    blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README, flags=re.DOTALL)
+    """The fenced shell blocks of the documents that run a documented program."""
+    blocks = [block for text in DOCUMENTS.values() for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, flags=re.DOTALL)]
     return [block for block in blocks if any(COMMAND.match(line) for line in block.splitlines())]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -28,7 +29,7 @@ from dataset_trees import (
     write_voc_paper_tree,
     write_voc_tree,
 )
-from workflow_helpers import REPO, RESNET38_WEIGHTS, RESNET50_WEIGHTS, job_counts, link_weights, run_snakemake
+from workflow_helpers import REPO, RESNET38_WEIGHTS, RESNET50_WEIGHTS, SNAKEMAKE, job_counts, link_weights, run_snakemake
 
 from wsss_core.cost.plan import PRICED_RULES, plan_run
 from wsss_core.cost.sizes import run_sizes
@@ -223,6 +224,11 @@ def test_shipped_config_runs_end_to_end_in_miniature(
     assert done and done[-1][0] == done[-1][1] == str(sum(planned.values())), done
     again = run_snakemake(workdir, *arguments, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr  # and nothing is left to do
+    if paths:  # a mistyped data_root on the finished run: named before any job, not "nothing to be done"
+        nowhere = [*arguments[: arguments.index("--config")], "--config", f"data_root={tmp_path / 'nowhere'}"]
+        command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *nowhere]
+        failed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert failed.returncode != 0 and f"{tmp_path / 'nowhere'}: data_root not found" in failed.stdout + failed.stderr
 
     _the_price_plans_the_dag(config, paths, targets, planned, workdir, monkeypatch)
     run = workdir / "results" / name

@@ -35,7 +35,7 @@ from wsss_core.crf_torch import modelled_gpu_seconds
 from wsss_core.cost.gpus import gpu_spec
 from wsss_core.cost.measure import cpu_flop_seconds, host_costs, network_cost
 from wsss_core.cost.plan import GIB, plan_run, price_plan
-from wsss_core.cost.sizes import run_sizes, sample_photo
+from wsss_core.cost.sizes import TYPICAL_SIZE, run_sizes, sample_photo
 from wsss_core.engine.device import device_problem
 from wsss_core.preflight import class_map_warnings, preflight
 
@@ -157,9 +157,11 @@ def price(
         whose = "named with --gpu" if gpu_name else ("this machine's" if torch.cuda.is_available() else "device: cuda and no GPU here: priced for an H100, name another with --gpu")
         heading = f"estimated for {gpu.name} ({whose}; {gpu.bf16_tflops:g} TFLOP/s bf16 at {mfu:.0%} of it), {cores} CPU cores"
     steps = plan_run(config, sizes, has_boxes=_has_boxes(config), targets=targets)
+    source = TYPICAL_SIZE["coco"] if config["objectness"]["source_kind"] == "coco_stuff" else photo.shape[:2]
     prices = price_plan(
-        steps, config, networks, host, cores=cores, flop_seconds=flop_seconds, refresh_crf_seconds=refresh_crf, on_gpu=not on_cpu, base_gib=base
-    )
+        steps, config, networks, host, cores=cores, flop_seconds=flop_seconds, refresh_crf_seconds=refresh_crf, on_gpu=not on_cpu,
+        base_gib=base, source_pixels_ratio=source[0] * source[1] / (photo.shape[0] * photo.shape[1]),
+    )  # fmt: skip
     lines = [
         heading,
         f"images: train {sizes['train']:,}, eval {sizes['eval']:,}" + (f", test {sizes['test']:,}" if sizes.get("test") else "")

@@ -154,12 +154,14 @@ def cpu_flop_seconds(config: Mapping[str, Any], num_classes: int, threads: int) 
 
 
 def _seconds(function: Callable[[], object], repeat: int) -> float:
-    """Seconds of one call, the mean of ``repeat`` after a first call (lazy initialisation aside)."""
+    """Seconds of one call: the median of ``repeat`` calls after a first one (lazy initialisation aside)."""
     function()
-    started = time.perf_counter()
+    times = []
     for _ in range(repeat):
+        started = time.perf_counter()
         function()
-    return (time.perf_counter() - started) / repeat
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
 
 
 def _blobs(shape: tuple[int, int], count: int) -> np.ndarray:
@@ -197,8 +199,8 @@ def host_costs(image: np.ndarray, config: Mapping[str, Any], num_labels: int) ->
             "decode": _seconds(lambda: read_rgb(photo), 5),
             "label_map": _seconds(lambda: read_label_map(labels), 5),
             "png": _seconds(lambda: write_label_map(Path(tmp) / "out.png", mask), 5),
-            "train_sample": _seconds(lambda: augment(transform, read_rgb(photo), [read_label_map(labels)] * 2, (0, 0, 0)), 5),
-            "crf2": _seconds(lambda: crf_foreground(image, probs[1], CrfParams()), 2),
-            "crf_labels": _seconds(lambda: crf_labels(image, full, DEEPLAB_CRF, label_epsilon=config["crf"]["label_epsilon"]), 2),
+            "train_sample": _seconds(lambda: augment(transform, read_rgb(photo), [read_label_map(labels)] * 2, (0, 0, 0)), 9),
+            "crf2": _seconds(lambda: crf_foreground(image, probs[1], CrfParams()), 3),
+            "crf_labels": _seconds(lambda: crf_labels(image, full, DEEPLAB_CRF, label_epsilon=config["crf"]["label_epsilon"]), 3),
             "store": _seconds(store, 3),
         }

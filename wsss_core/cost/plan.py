@@ -178,6 +178,7 @@ def price_plan(
     refresh_crf_seconds: float | None,
     on_gpu: bool,
     base_gib: float,
+    source_pixels_ratio: float = 1.0,
 ) -> list[Price]:
     """Minutes and memory of every step (module docstring) on ``cores`` CPU cores.
 
@@ -185,7 +186,9 @@ def price_plan(
     1 / (peak x MFU); on this CPU: as timed); ``refresh_crf_seconds``: the
     torch CRF_d of one image on the GPU (None: pydensecrf's, timed, on
     ``threads.train`` processes). With ``on_gpu`` False the GPU rules run on
-    the CPU: their memory is host memory.
+    the CPU: their memory is host memory. Host work is timed on a photo of the
+    training split; the objectness network's source photos have
+    ``source_pixels_ratio`` times its pixels.
     """
     per_image_workers = max(1, min(cores, config["threads"]["per_image"]))
     train_threads = max(1, min(cores, config["threads"]["train"]))
@@ -208,7 +211,8 @@ def price_plan(
             settings = _stage_settings(config, step.stage)
             gpus = config["train_gpus"]
             workers = train_threads if settings["num_workers"] == "auto" else max(1, min(cores, settings["num_workers"]))
-            per_image = max(net.train_flops * flop_seconds / gpus, host["train_sample"] / workers)
+            sample = host["train_sample"] * (source_pixels_ratio if step.network == "objectness" else 1.0)
+            per_image = max(net.train_flops * flop_seconds / gpus, sample / workers)
             seconds = settings["epochs"] * step.images * per_image
             refreshes = _refreshes(config, step.stage, settings["epochs"])
             if refreshes:  # the G_ca refresh of Eq. 4: a forward pass and CRF_d per image

@@ -44,8 +44,9 @@ def _split(kind: str, root: str | None, section: Mapping[str, Any], split: str, 
     return 0
 
 
-def _splits(kind: str, root: str | None, section: Mapping[str, Any], provenance: list[str]) -> dict[str, int]:
-    names = set(section.get("splits", {})) | {section["train_split"], section["eval_split"]}
+def _splits(kind: str, root: str | None, section: Mapping[str, Any], provenance: list[str], *, evaluated: bool = True) -> dict[str, int]:
+    """Images per split of a dataset; its eval split only where it is ``evaluated``."""
+    names = set(section.get("splits", {})) | {section["train_split"]} | ({section["eval_split"]} if evaluated else set())
     holdout = section.get("holdout")
     if holdout:
         names.discard(holdout["to"])
@@ -72,11 +73,12 @@ def run_sizes(config: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
     """Images of the run: ``train``, ``eval``, ``test``, ``all`` (every split of the dataset), ``source``
     (the objectness source), ``eval_dataset`` / ``eval_train``; and a line per size not counted from a tree."""
     provenance: list[str] = []
-    dataset = _splits(config["dataset"]["kind"], config["data_root"], config["dataset"], provenance)
+    evaluated_here = config["eval_dataset"]["kind"] is None
+    dataset = _splits(config["dataset"]["kind"], config["data_root"], config["dataset"], provenance, evaluated=evaluated_here)
     sizes = {"train": dataset[config["dataset"]["train_split"]], "all": sum(dataset.values()), "test": dataset.get("test", 0)}
     sizes["test"] = sizes["test"] if config["dataset"]["kind"] == "voc" else 0
     eval_section = config["eval_dataset"]
-    if eval_section["kind"] is None:
+    if evaluated_here:
         sizes["eval"] = dataset[config["dataset"]["eval_split"]]
     else:
         other = _splits(eval_section["kind"], eval_section["data_root"], eval_section, provenance)

@@ -11,7 +11,7 @@ annotation) is :mod:`wsss_core.data.validation`'s job.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from wsss_core.data.openimages import CLASS_DESCRIPTIONS
 
@@ -62,6 +62,15 @@ def _folder(root: Path, section: Mapping[str, Any], _: str | None) -> Iterator[t
 _REQUIRED = {"voc": _voc, "coco": _coco, "cityscapes": _cityscapes, "openimages": _openimages, "folder": _folder}
 
 
+def _tree_problems(root: str | Path | None, what: str, tree: str, required: Callable[[Path], Iterable[tuple[Path, str]]]) -> list[str]:
+    """The missing parts of a tree: its root (``what``: the config key), else each ``(path, description)`` of ``required(root)``."""
+    if root is None:
+        return [f"{what}: not set (the {tree} is read from it)"]
+    if not Path(root).is_dir():
+        return [f"{root}: {what} not found (the {tree})"]
+    return [f"{path}: {description} not found" for path, description in required(Path(root)) if not path.exists()]
+
+
 def layout_problems(
     kind: str, data_root: str | Path | None, section: Mapping[str, Any], *, what: str, evaluated_split: str | None
 ) -> list[str]:
@@ -75,25 +84,17 @@ def layout_problems(
     """
     if kind not in _REQUIRED:
         return []
-    if data_root is None:
-        return [f"{what}: not set (dataset kind {kind} reads a tree)"]
-    root = Path(data_root)
-    if not root.is_dir():
-        return [f"{root}: {what} not found (the {kind} tree)"]
-    return [f"{path}: {description} not found" for path, description in _REQUIRED[kind](root, section, evaluated_split) if not path.exists()]
+    return _tree_problems(data_root, what, f"{kind} tree", lambda root: _REQUIRED[kind](root, section, evaluated_split))
 
 
 def objectness_source_problems(kind: str, source_root: str | Path | None, split: str) -> list[str]:
     """The missing parts of the objectness network's source tree (``coco_stuff`` or ``folder``), one line each."""
     if kind == "generated":
         return []
-    if source_root is None:
-        return [f"objectness.source_root: not set (source kind {kind} reads a tree)"]
-    root = Path(source_root)
-    if not root.is_dir():
-        return [f"{root}: objectness.source_root not found (the {kind} source)"]
-    if kind == "coco_stuff":
-        required = [(root / "images" / split, "COCO-Stuff image directory"), (root / "annotations" / split, "COCO-Stuff stuff-thing map directory")]
-    else:
-        required = [(root / "images", "source image directory"), (root / "masks", "source mask directory")]
-    return [f"{path}: {description} not found" for path, description in required if not path.is_dir()]
+
+    def required(root: Path) -> list[tuple[Path, str]]:
+        if kind == "coco_stuff":
+            return [(root / "images" / split, "COCO-Stuff image directory"), (root / "annotations" / split, "COCO-Stuff stuff-thing map directory")]
+        return [(root / "images", "source image directory"), (root / "masks", "source mask directory")]
+
+    return _tree_problems(source_root, "objectness.source_root", f"{kind} source", required)
