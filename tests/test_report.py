@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import chromium, require_chromium
 from PIL import Image
 from workflow_helpers import TINY, job_counts, merge, run_snakemake, write_config
 
@@ -19,7 +18,6 @@ from wsss_core.evaluate.grids import Panel, draw_grid
 from wsss_core.evaluate.worst import worst_images
 
 CATEGORIES = ("Tables", "Per-class IoU", "Training curves", "Training images", "Evaluation images", "Worst images")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +52,12 @@ def test_report_rules_draw_every_figure_and_table_without_rerunning_the_dag(repo
     assert closing and float(closing.group(1)) == pytest.approx(table.loc["pCAM-initial", "mIoU"])
 
 
-def _chromium(*args: str) -> subprocess.CompletedProcess:
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=True)
-
-
 def test_report_html_renders_in_headless_chromium(report_run: tuple[Path, str]) -> None:
-    if CHROMIUM is None:
-        if os.environ.get("WSSS_REQUIRE_CHROMIUM") == "1":
-            pytest.fail("WSSS_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)")
-        pytest.skip("no chromium on PATH (apt-get install chromium); CI installs it and sets WSSS_REQUIRE_CHROMIUM=1")
+    require_chromium()
     workdir, _ = report_run
     html = workdir / "results" / "tiny" / "report.html"
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?://", html.read_text()), "report not self-contained"
-    dom = _chromium("--dump-dom", html.as_uri()).stdout
+    dom = chromium("--dump-dom", html.as_uri()).stdout
     rendered = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)
     for text in (*CATEGORIES, "wsss-flow run", "Backbone", "tiny", "Dataset"):
         assert text in rendered, f"{text!r} not in the rendered report"
@@ -81,7 +71,7 @@ def test_report_html_renders_in_headless_chromium(report_run: tuple[Path, str]) 
     figures = [path for files in categories.values() for paths in files.values() for path in paths if path.endswith(".png")]
     assert len(figures) == 6 and all(results[path]["mime_type"] == "image/png" for path in figures)
     screenshot = workdir / "results" / "tiny" / "report.png"
-    _chromium("--hide-scrollbars", "--window-size=1400,900", f"--screenshot={screenshot}", html.as_uri())
+    chromium("--hide-scrollbars", "--window-size=1400,900", f"--screenshot={screenshot}", html.as_uri())
     with Image.open(screenshot) as image:
         assert image.size == (1400, 900)
     print(f"report screenshot: {screenshot}")

@@ -14,7 +14,7 @@ import difflib
 from typing import Any, Iterator, Mapping
 
 
-def _resolve(node: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_schema(node: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
     """``node`` with its ``$ref`` (``#/definitions/...``) merged in; local properties overlay the target's."""
     node = dict(node)
     ref = node.pop("$ref", None)
@@ -23,7 +23,7 @@ def _resolve(node: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, An
     target = schema
     for part in ref.removeprefix("#/").split("/"):
         target = target[part]
-    target = _resolve(target, schema)
+    target = resolve_schema(target, schema)
     properties = {**target.get("properties", {})}
     for name, local in node.get("properties", {}).items():
         properties[name] = {**properties.get(name, {}), **local}
@@ -31,7 +31,7 @@ def _resolve(node: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, An
 
 
 def _walk(config: Any, node: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> Iterator[str]:
-    node = _resolve(node, schema)
+    node = resolve_schema(node, schema)
     if not isinstance(config, Mapping) or node.get("additionalProperties", True) is not False:
         return
     known = node.get("properties", {})
