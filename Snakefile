@@ -13,8 +13,14 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
+# This checkout, also where the workflow is used as a module from another directory.
+WSSS_DIR = workflow.current_basedir.get_path_or_uri(secret_free=True)
+
+
 # The defaults always come from this checkout; layer a run's own settings with --configfile.
-configfile: os.path.join(workflow.basedir, "config.yaml")
+# Used as a module with `config:`, the module's config replaces this file and the schema's
+# defaults (the same values) fill what it leaves out.
+configfile: os.path.join(WSSS_DIR, "config.yaml")
 
 
 # Unknown keys first (each named with the nearest known one), then the schema check, which
@@ -23,7 +29,7 @@ import yaml
 
 from wsss_core.config_keys import config_problems
 
-with open(os.path.join(workflow.basedir, "schemas", "config.schema.yaml")) as _schema:
+with open(os.path.join(WSSS_DIR, "schemas", "config.schema.yaml")) as _schema:
     CONFIG_PROBLEMS = config_problems(config, yaml.safe_load(_schema))
 if CONFIG_PROBLEMS:
     raise ValueError("invalid configuration:\n" + "\n".join(CONFIG_PROBLEMS))

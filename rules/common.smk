@@ -2,11 +2,10 @@
 
 import os
 
-# The workflow scripts import wsss_core from this checkout, also inside conda envs
-# and on cluster nodes (the Snakefile is parsed again there).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
-)
+# The workflow scripts import wsss_core from this checkout (WSSS_DIR: the Snakefile's directory,
+# also when used as a module), also inside conda envs and on cluster nodes (the Snakefile is
+# parsed again there).
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [WSSS_DIR, os.environ.get("PYTHONPATH")]))
 
 # Snakemake puts the workflow directory on sys.path, so the Snakefile imports this checkout's wsss_core too.
 from wsss_core.ctlr.refresh import refresh_prediction as ctlr_refresh_prediction
