@@ -39,4 +39,4 @@ Methods::
                       -> labels.py (Eq. 2-3) -> stage.py (SONet, Eq. 5)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place of the version: pyproject.toml, `wsss --version` and CITATION.cff (a test) read it

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from wsss_core import __version__
 from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, crf_labels
 from wsss_core.cost.gpus import GPUS
 from wsss_core.data.prepare_voc import MASKS, TRAIN_AUG, prepare_voc
@@ -77,6 +78,7 @@ def _doctor(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``wsss``."""
     parser = argparse.ArgumentParser(prog="wsss", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     predict = commands.add_parser("predict", help="segment images with a trained checkpoint")
     predict.add_argument("checkpoint", type=Path, help="a checkpoint of a training rule (e.g. checkpoints/retrain.pt)")
