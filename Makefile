@@ -22,12 +22,15 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --resources gpu=1
 
-# the figures and tables of the demo run (RUN = its run name), then the self-contained HTML report
-RUN ?= demo
+# the figures and tables of a run, then its self-contained HTML report in results/<run>/:
+# make report (the demo), make report CONFIG=my_run.yaml (the run of that config file)
+CONFIG ?=
+CONFIG_ARGS = $(if $(CONFIG),--configfile $(CONFIG))
 report: $(STAMP)
-	$(BIN)/snakemake report --cores $(CORES) --resources gpu=1
-	$(BIN)/snakemake report --report results/$(RUN)/report.html
-	@echo "report: results/$(RUN)/report.html"
+	$(BIN)/snakemake report --cores $(CORES) --resources gpu=1 $(CONFIG_ARGS)
+	run=$$($(BIN)/python -c 'import sys; from wsss_core.doctor import load_config; print(load_config(sys.argv[1:], [])[0]["run"])' $(CONFIG)) && \
+	$(BIN)/snakemake report --report results/$$run/report.html $(CONFIG_ARGS) && \
+	echo "report: results/$$run/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

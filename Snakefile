@@ -4,7 +4,7 @@
 #   -> joint multi-task training -> CTLR refinement -> retraining -> prediction (MS + flip)
 #   -> CRF -> metrics
 #
-# Run: snakemake --cores 8 --resources gpu=1   (see README.md)
+# Run: snakemake --cores 8 --resources gpu=1   (the manual: docs/)
 
 import os
 
@@ -109,7 +109,7 @@ include: "rules/report.smk"
 include: "rules/ablations.smk"
 
 
-report: "report/workflow.rst"
+report: os.path.abspath(REPORT_START) if os.path.exists(REPORT_START) else "report/workflow.rst"
 
 
 CTLR_TABLES = [
@@ -167,30 +167,21 @@ rule voc_test:
 
 
 # device: cuda on a machine (local jobs) where torch sees no GPU stops here, before the first job;
-# on a cluster every GPU rule checks its own node when it starts.
+# on a cluster every GPU rule checks its own node when it starts. The run's merged configuration
+# is stored as results/<run>/config.yaml: `wsss predict` takes its inference settings from it.
 onstart:
     from snakemake.exceptions import WorkflowError
 
     from wsss_core.engine.device import device_problem
+    from wsss_core.inference.run_settings import write_run_config
 
     if workflow.local_exec and device_problem(config["device"]):
         raise WorkflowError(device_problem(config["device"]))
+    write_run_config(config, RUN_DIR)
 
 
 # The closing line of every successful run: its headline numbers, from the tables that exist.
 onsuccess:
     from wsss_core.evaluate.headline import headline
 
-    print(
-        f"wsss-flow {config['run']}: "
-        + headline(
-            {
-                name: run_path(f"metrics/{name}.csv")
-                for name in (
-                    ["pseudo_labels", "segmentation", "weak_vs_full"]
-                    if config["method"] == "ctlr"
-                    else ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
-                )
-            }
-        )
-    )
+    print(f"wsss-flow {config['run']}: {headline(headline_tables())}")

@@ -147,4 +147,15 @@ rule report:
     input:
         **report_figures(),
         tables=[report_path(f"tables/{name}.html") for name in report_tables()],
+        template=os.path.join(WSSS_DIR, "report", "workflow.rst"),
+    output:
+        REPORT_START,
+    params:
+        headline_tables=headline_tables(),
+    log:
+        run_path(f"logs/report/{config['method']}/start.log"),
     localrule: True
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_start.py"

@@ -11,6 +11,20 @@ def report_path(relative):
     return run_path(f"report/{config['method']}/{relative}")
 
 
+def headline_tables():
+    """{table name: path} of the run's headline numbers (wsss_core.evaluate.headline), by method."""
+    names = (
+        ["pseudo_labels", "segmentation", "weak_vs_full"]
+        if config["method"] == "ctlr"
+        else ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
+    )
+    return {name: run_path(f"metrics/{name}.csv") for name in names}
+
+
+# The report's start page: the run's headline numbers over the template report/workflow.rst,
+# written by rule report; `snakemake --report` uses it once it exists.
+REPORT_START = report_path("start.rst")
+
 SONET_SETTING = config["guidance"]["objectness_setting"]
 
 TABLE_TITLES = {

@@ -1,10 +1,11 @@
-"""Every command line quoted in README.md, configs/README.md and the headers of configs/*.yaml works as written.
+"""Every command line quoted in README.md, the manual (docs/*.md), configs/README.md and the headers of configs/*.yaml works as written.
 
-The README's shell blocks run as bash scripts in a scratch working directory
+The documents' shell blocks run as bash scripts in a scratch working directory
 that mirrors the repository's (config.yaml, configs/, profiles/, .venv), with
 ``snakemake`` turned into a dry run of this workflow and ``make`` into
 ``make -n`` (``--report FILE``, which packs finished outputs, is left out
-of the dry run). Data paths (``data_root=/data/<name>``, the sample's
+of the dry run; in a directory with a Snakefile of its own, the extending example, that
+Snakefile runs with this checkout as its module). Data paths (``data_root=/data/<name>``, the sample's
 ``../shared/data/voc12_sample``) point at trees of empty files of the right
 layout, so the dry runs plan the whole DAG without the data.
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from workflow_helpers import (
@@ -30,9 +33,14 @@ from workflow_helpers import (
     link_weights,
 )
 
-# the manual's pages whose commands are checked: the README and the page of the shipped configs
-DOCUMENTS = {path.relative_to(REPO).as_posix(): path.read_text() for path in (REPO / "README.md", REPO / "configs" / "README.md")}
-README = DOCUMENTS["README.md"]
+from wsss_core.data.synthetic import generate_dataset
+from wsss_core.io import write_gray
+
+# the documents whose commands are checked: the README, the manual's pages and the page of the shipped configs
+DOCUMENTS = {
+    path.relative_to(REPO).as_posix(): path.read_text()
+    for path in (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "configs" / "README.md")
+}
 COMMAND = re.compile(r"^\s*(snakemake|make|wsss)\b")
 
 # bash prelude of every script: the documented programs, as dry runs of this checkout
@@ -48,7 +56,11 @@ snakemake() {
             *) args+=("$arg") ;;
         esac
     done
-    "$PYTHON" -m snakemake -s "$REPO/Snakefile" "${args[@]}" -n --quiet rules
+    if [ -f Snakefile ]; then  # a directory of one's own that uses the workflow as a module
+        args+=(--config "wsss_snakefile=$REPO/Snakefile"); "$PYTHON" -m snakemake "${args[@]}" -n --quiet rules
+    else
+        "$PYTHON" -m snakemake -s "$REPO/Snakefile" "${args[@]}" -n --quiet rules
+    fi
 }
 make() { command make -n -C "$REPO" "$@" >/dev/null; }
 wsss() { "$PYTHON" -m wsss_core.cli "$@" --help >/dev/null; }
@@ -58,17 +70,17 @@ wsss() { "$PYTHON" -m wsss_core.cli "$@" --help >/dev/null; }
 def _readme_blocks() -> list[str]:
     """The fenced shell blocks of the documents that run a documented program."""
     blocks = [block for text in DOCUMENTS.values() for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, flags=re.DOTALL)]
-    return [block for block in blocks if any(COMMAND.match(line) for line in block.splitlines())]
+    return list(dict.fromkeys(block for block in blocks if any(COMMAND.match(line) for line in block.splitlines())))  # each once
 
 
 def _inline_commands() -> list[str]:
-    """Commands quoted inline (`snakemake ...`) in the README's prose.
+    """Commands quoted inline (`snakemake ...`) in the documents' prose.
 
     ``snakemake --lint`` is left to tests/test_pipeline.py: it exits 1 with the
     one finding the README documents, which that test asserts.
     """
-    prose = re.sub(r"```.*?```", "", README, flags=re.DOTALL)
-    return [command for command in re.findall(r"`((?:snakemake|make) [^`]*)`", prose) if "--lint" not in command]
+    prose = re.sub(r"```.*?```", "", "\n".join(DOCUMENTS.values()), flags=re.DOTALL)
+    return list(dict.fromkeys(command for command in re.findall(r"`((?:snakemake|make) [^`]*)`", prose) if "--lint" not in command))
 
 
 def _config_commands() -> list[str]:
@@ -87,12 +99,16 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, paper_weights: dict[str, P
     work.mkdir()
     for name in ("config.yaml", "configs", "profiles"):
         (work / name).symlink_to(REPO / name)
+    shutil.copytree(REPO / "examples", work / "examples", ignore=shutil.ignore_patterns("__pycache__", ".snakemake", "results"))
     (work / ".venv").symlink_to(sys.prefix)
     data = root / "data"
     empty_voc_tree(data / "VOC2012")
     empty_coco_tree(data / "coco2014")
     empty_cityscapes_tree(data / "cityscapes")
     empty_openimages_tree(data / "openimages")
+    generate_dataset(data / "my_images", num_train=6, num_val=2, image_size=32, seed=0, num_classes=6, num_source=0)
+    for image in (data / "my_images" / "images").glob("*.png"):  # docs/own-data.md: guidance.dir saliency/
+        write_gray(data / "my_images" / "saliency" / image.name, np.full((32, 32), 128, np.uint8))
     for folder in ("images/train2017", "annotations/train2017"):  # the paper SONet configs' objectness.source_root
         (work / "data" / "cocostuff" / folder).mkdir(parents=True)
     link_weights(work, paper_weights, RESNET38_WEIGHTS, RESNET50_WEIGHTS)
@@ -126,7 +142,9 @@ def test_quoted_command_runs_as_written(command: str, workdir: Path) -> None:
 
 
 def test_the_documented_predict_options_exist() -> None:
-    quoted = re.search(r"`wsss predict ([^`]*)`", README).group(1)
+    section = re.search(r"^## `wsss predict`.*?(?=^## )", DOCUMENTS["docs/cli.md"], flags=re.DOTALL | re.MULTILINE).group(0)
     help_text = subprocess.run([sys.executable, "-m", "wsss_core.cli", "predict", "--help"], capture_output=True, text=True, check=True).stdout
-    for option in re.findall(r"--[\w-]+|-o\b", quoted):
-        assert re.search(rf"(^|\s){re.escape(option)}\b", help_text), f"{option} quoted in the README, not in `wsss predict --help`"
+    options = set(re.findall(r"--[\w-]+|\s-o\b", section))
+    assert options
+    for option in options:
+        assert re.search(rf"(^|\s|\[){re.escape(option.strip())}\b", help_text), f"{option} named in docs/cli.md, not in `wsss predict --help`"

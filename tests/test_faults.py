@@ -192,7 +192,7 @@ def test_a_checkpoint_that_is_not_a_torch_file_is_named(tmp_path: Path) -> None:
 
 # --- interruption: SIGKILL of the whole Snakemake process group, then --rerun-incomplete -------------
 
-KILLS = int(os.environ.get("WSSS_KILLS", "5"))  # >= 20 for the manual run (see README, "When things go wrong")
+KILLS = int(os.environ.get("WSSS_KILLS", "5"))  # >= 20 for the manual run (see docs/troubleshooting.md)
 
 
 def _corrupt_outputs(run: Path) -> list[str]:

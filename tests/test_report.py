@@ -47,6 +47,8 @@ def test_report_rules_draw_every_figure_and_table_without_rerunning_the_dag(repo
     ranking = pd.read_csv(report / "worst" / "ranking.csv")
     assert len(ranking) == 12 and ranking["disagreement"].is_monotonic_decreasing
     assert ranking[["miou_first", "miou_second"]].stack().between(0, 100).all()
+    start = (report / "start.rst").read_text()  # the report's start page: headline numbers over the template
+    assert start.startswith("**Headline**: pseudo-label mIoU ") and "wsss-flow run" in start
     closing = re.search(r"wsss-flow tiny: pseudo-label mIoU ([\d.]+) -> ([\d.]+); final mIoU \(retrain, ms_crf\) ([\d.]+)", output)
     table = pd.read_csv(workdir / "results" / "tiny" / "metrics" / "pseudo_labels.csv").set_index("labels")
     assert closing and float(closing.group(1)) == pytest.approx(table.loc["pCAM-initial", "mIoU"])
@@ -59,7 +61,7 @@ def test_report_html_renders_in_headless_chromium(report_run: tuple[Path, str]) 
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?://", html.read_text()), "report not self-contained"
     dom = chromium("--dump-dom", html.as_uri()).stdout
     rendered = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)
-    for text in (*CATEGORIES, "wsss-flow run", "Backbone", "tiny", "Dataset"):
+    for text in (*CATEGORIES, "wsss-flow run", "Backbone", "tiny", "Dataset", "Headline", "pseudo-label mIoU", "final mIoU (retrain, ms_crf)"):
         assert text in rendered, f"{text!r} not in the rendered report"
     results = json.loads(re.search(r"var results = (\{.*?\});\n", dom, flags=re.S).group(1))
     tables = {Path(path).stem: entry for path, entry in results.items() if path.endswith(".html")}

@@ -8,15 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
+from workflow_helpers import TINY
 
 from wsss_core.cli import main as wsss_main
+from wsss_core.crf import CrfParams
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
 from wsss_core.engine.config import TrainConfig
 from wsss_core.evaluate.export import export_voc_segmentation
+from wsss_core.evaluate.figures import colorize, overlay
 from wsss_core.evaluate.tables import compare_supervision, evaluate_pseudo_labels
 from wsss_core.guidance.extract import extract_saliency
-from wsss_core.io import IGNORE_LABEL, InputError, read_gray, read_label_map, write_gray, write_label_map
+from wsss_core.inference.run_settings import predict_settings
+from wsss_core.io import IGNORE_LABEL, InputError, read_gray, read_label_map, read_rgb, write_gray, write_label_map
 from wsss_core.models import build_model
 
 
@@ -94,6 +99,39 @@ def test_wsss_predict_segments_images(tiny_dataset: Path, tmp_path: Path, capsys
         assert labels.shape == (64, 64) and labels.max() <= 6
     assert wsss_main(["predict", str(tmp_path / "missing.pt"), str(images[0]), "-o", str(tmp_path / "o2")]) == 2
     assert "missing.pt: checkpoint not found" in capsys.readouterr().err
+
+
+def test_wsss_predict_takes_the_runs_settings_and_writes_overlays(finished_run: Path, tmp_path: Path, caplog) -> None:
+    run = finished_run / "results" / "tiny"
+    checkpoint = run / "checkpoints" / "retrain.pt"
+    stored = yaml.safe_load((run / "config.yaml").read_text())  # written when the run started
+    assert stored["run"] == "tiny" and stored["inference"]["scales"] == TINY["inference"]["scales"]
+
+    settings = predict_settings(checkpoint)
+    assert settings.source == str(run / "config.yaml")
+    assert settings.scales == tuple(TINY["inference"]["scales"]) and settings.flip is True
+    assert settings.crf == CrfParams(**stored["crf"]["postprocess"]) and settings.label_epsilon == stored["crf"]["label_epsilon"]
+    overridden = predict_settings(checkpoint, scales=[1.0], flip=False, max_side=32, crf=False)
+    assert (overridden.scales, overridden.flip, overridden.max_side, overridden.crf) == ((1.0,), False, 32, None)
+
+    image_path = sorted((run / "dataset" / "images").glob("val_*.png"))[0]
+    caplog.set_level("INFO", logger="wsss.predict")
+    assert wsss_main(["predict", str(checkpoint), str(image_path), "-o", str(tmp_path / "out"), "--device", "cpu", "--overlay"]) == 0
+    assert f"settings from {run / 'config.yaml'}: scales [0.75, 1.0], flip True, max_side None, CRF on" in caplog.text
+    labels = read_label_map(tmp_path / "out" / f"{image_path.stem}.png")
+    image = read_rgb(image_path)
+    shown = read_rgb(tmp_path / "out" / f"{image_path.stem}_overlay.png")
+    assert shown.shape == image.shape and labels.shape == image.shape[:2]
+    np.testing.assert_array_equal(shown, overlay(image, labels))
+
+
+def test_the_overlay_blends_object_pixels_only() -> None:
+    image = np.full((4, 4, 3), 200, np.uint8)
+    labels = np.array([[0, 1, 255, 2]] * 4, np.uint8)
+    shown = overlay(image, labels, opacity=0.5)
+    np.testing.assert_array_equal(shown[:, [0, 2]], image[:, [0, 2]])
+    np.testing.assert_array_equal(shown[0, 1], np.rint(0.5 * 200 + 0.5 * colorize(labels)[0, 1]).astype(np.uint8))
+    assert not np.array_equal(shown[:, 1], image[:, 1]) and not np.array_equal(shown[:, 3], image[:, 3])
 
 
 def test_pseudo_label_table_scores_both_conventions_and_names_its_classes(tiny_dataset: Path, tmp_path: Path) -> None:

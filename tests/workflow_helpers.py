@@ -38,8 +38,8 @@ TINY = {
 RESNET38_WEIGHTS = "weights/ilsvrc-cls_rna-a1_cls1000_ep-0001.pth"
 RESNET50_WEIGHTS = "weights/resnet50-11ad3fa6.pth"
 
-# What differs between two runs of the same DAG by nature: timings, logs, the shards' parts.
-RUN_SPECIFIC = ("logs", "benchmarks", "shards")
+# What differs between two runs of the same DAG by nature: timings, logs, the shards' parts, the stored run configuration.
+RUN_SPECIFIC = ("logs", "benchmarks", "shards", "config.yaml")
 
 
 def merge(base: dict, override: dict) -> dict:

@@ -13,33 +13,42 @@ from pathlib import Path
 from typing import Sequence
 
 from wsss_core import __version__
-from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, crf_labels
+from wsss_core.crf import crf_labels
 from wsss_core.cost.gpus import GPUS
 from wsss_core.data.prepare_voc import MASKS, TRAIN_AUG, prepare_voc
 from wsss_core.doctor import DEFAULT_MFU, doctor
-from wsss_core.engine.device import pick_device, place_model
+from wsss_core.engine.device import DEVICE_CHOICES, pick_device, place_model
+from wsss_core.evaluate.figures import overlay
 from wsss_core.inference.predict import predict_probs
+from wsss_core.inference.run_settings import predict_settings
 from wsss_core.inspect import format_report, inspect_path
-from wsss_core.io import InputError, read_rgb, write_label_map
+from wsss_core.io import InputError, read_rgb, write_label_map, write_rgb
 from wsss_core.logs import progress
 from wsss_core.models.checkpoint import load_model
 from wsss_core.models.mxnet_params import RESNET38_PARAMS, RESNET38_PARAMS_MD5, convert_resnet38, md5sum
 
 
 def _predict(args: argparse.Namespace) -> None:
-    device = pick_device(args.threads)
+    settings = predict_settings(args.checkpoint, scales=args.scales, flip=args.flip, max_side=args.max_side, crf=args.crf)
+    logging.getLogger("wsss.predict").info(
+        "settings from %s: scales %s, flip %s, max_side %s, CRF %s",
+        settings.source, list(settings.scales), settings.flip, settings.max_side, "on" if settings.crf else "off",
+    )
+    device = pick_device(args.threads, args.device or "auto")
     model = place_model(load_model(args.checkpoint, device), device).eval()
     args.output.mkdir(parents=True, exist_ok=True)
     for path in progress(args.images, total=len(args.images), desc="wsss predict"):
         image = read_rgb(path)
         seg_probs, _ = predict_probs(
-            model, image, device, scales=args.scales, flip=not args.no_flip, max_side=args.max_side
+            model, image, device, scales=settings.scales, flip=settings.flip, max_side=settings.max_side
         )
-        if args.crf:
-            labels = crf_labels(image, seg_probs, DEEPLAB_CRF, label_epsilon=LABEL_EPSILON)
+        if settings.crf is not None:
+            labels = crf_labels(image, seg_probs, settings.crf, label_epsilon=settings.label_epsilon)
         else:
             labels = seg_probs.argmax(axis=0)
         write_label_map(args.output / f"{path.stem}.png", labels)
+        if args.overlay:
+            write_rgb(args.output / f"{path.stem}_overlay.png", overlay(image, labels))
 
 
 def _inspect(args: argparse.Namespace) -> None:
@@ -84,10 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("checkpoint", type=Path, help="a checkpoint of a training rule (e.g. checkpoints/retrain.pt)")
     predict.add_argument("images", type=Path, nargs="+", help="image files (any format Pillow reads)")
     predict.add_argument("-o", "--output", type=Path, required=True, help="directory for <image stem>.png label maps")
-    predict.add_argument("--scales", type=float, nargs="+", default=[1.0], help="inference scales (default: 1.0)")
-    predict.add_argument("--max-side", type=int, default=None, help="bring images down to this many pixels first")
-    predict.add_argument("--no-flip", action="store_true", help="do not add flipped inputs to the max fusion")
-    predict.add_argument("--crf", action="store_true", help="post-process with DeepLab's dense CRF")
+    predict.add_argument("--scales", type=float, nargs="+", default=None, help="inference scales (default: the run's inference.scales)")
+    predict.add_argument("--max-side", type=int, default=None, help="bring images down to this many pixels first (default: the run's)")
+    predict.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                         help="add flipped inputs to the max fusion (default: the run's inference.flip)")
+    predict.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
+                         help="post-process with the run's dense CRF, crf.postprocess (default: on when the run's configuration is found)")
+    predict.add_argument("--device", choices=DEVICE_CHOICES, default=None, help="auto (a GPU when torch sees one), cuda or cpu (default: auto)")
+    predict.add_argument("--overlay", action="store_true", help="also write <image stem>_overlay.png: the image with the labels blended in")
     predict.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     predict.set_defaults(run=_predict)
     inspect = commands.add_parser(

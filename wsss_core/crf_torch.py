@@ -15,7 +15,7 @@ filtered differently from pydensecrf's permutohedral lattice:
   kernel unit deviation.
 
 Both approximations are deliberate: the label agreement with pydensecrf on
-real photos is measured by ``benchmarks/crf_backends.py`` (README: Method
+real photos is measured by ``benchmarks/crf_backends.py`` (docs/method-choices.md: Method
 choices). Memory grows with the grid (about 1.2 M cells for CRF_d on a
 500 x 375 photo) times the labels, so it serves the two-label CRF of the G_ca
 refresh (Eq. 4) on the training device.

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from tqdm import tqdm
 
-from wsss_core.engine.device import DeviceError
+from wsss_core.engine.errors import DeviceError
 
 T = TypeVar("T")
 
@@ -32,7 +32,7 @@ def log_to(path: str | os.PathLike, step: str) -> Iterator[logging.Logger]:
 
     An exception raised in the block is logged with its traceback before it
     propagates, so the log file says why the step failed. A missing device
-    (:class:`~wsss_core.engine.device.DeviceError`) is one line, and the
+    (:class:`~wsss_core.engine.errors.DeviceError`) is one line, and the
     process exits with status 1.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)

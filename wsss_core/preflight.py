@@ -28,8 +28,6 @@ from typing import Any, Mapping
 
 from wsss_core.data.class_names import COCO_THING_NAMES, dataset_class_names, normalise_name
 from wsss_core.data.layout import layout_problems, objectness_source_problems
-from wsss_core.models.backbones import backbone_problems
-from wsss_core.models.deeplab import backbone_weights_problem
 
 
 def _under(data_root: str | None, path: str) -> str:
@@ -65,10 +63,18 @@ def _guidance(config: Mapping[str, Any]) -> list[str]:
 
 
 def _weights(config: Mapping[str, Any]) -> list[str]:
-    problems = backbone_problems(config["model"]["backbone"], config["model"]["backbone_options"])
+    # the model modules import torch and torchvision (seconds): only when there are options or files to
+    # check, so a config without them (the schema has checked the backbone's name) plans without them
+    problems = []
+    if config["model"]["backbone_options"]:
+        from wsss_core.models.backbones import backbone_problems
+
+        problems += backbone_problems(config["model"]["backbone"], config["model"]["backbone_options"])
     for section in ("objectness", "sonet"):
         path = config[section]["backbone_weights"]
         if path is not None:
+            from wsss_core.models.deeplab import backbone_weights_problem
+
             problem = backbone_weights_problem(config[section]["arch"], path)
             problems += [f"{problem} ({section}.backbone_weights)"] if problem else []
     return problems

@@ -115,7 +115,7 @@ def ctlr_change(
             log.warning(
                 "CTLR %s the foreground of %s: G_ca^ref covers %.1f %% of the pixels, the saliency map %.1f %% "
                 "(ratio %.2f, outside %.2f..%.2f); the refined labels may be worse than the initial ones "
-                "(see metrics/ctlr_change.csv and the README's 'When CTLR makes labels worse')",
+                "(see metrics/ctlr_change.csv and the manual's 'When CTLR makes labels worse', docs/troubleshooting.md)",
                 "shrank" if row.refined_over_saliency < low else "grew",
                 "all images" if row.labels == "all" else f"the {row.images} image{'s' * (row.images != 1)} of {row.labels}",
                 row.fg_refined_ca,

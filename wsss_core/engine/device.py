@@ -21,15 +21,13 @@ import socket
 
 import torch
 
+from wsss_core.engine.errors import DeviceError
+
 log = logging.getLogger(__name__)
 
 FORCE_CUDA_PATHS = "WSSS_FORCE_CUDA_PATHS"
 DEVICE_ENV = "WSSS_DEVICE"
 DEVICE_CHOICES = ("auto", "cuda", "cpu")
-
-
-class DeviceError(RuntimeError):
-    """The configured device is not there (``device: cuda`` and torch sees no GPU); the message says why."""
 
 
 def cuda_paths(device: torch.device) -> bool:

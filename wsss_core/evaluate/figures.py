@@ -27,6 +27,17 @@ def colorize(labels: np.ndarray) -> np.ndarray:
     return PALETTE[np.asarray(labels, dtype=np.uint8)]
 
 
+def overlay(image: np.ndarray, labels: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+    """``image`` (H,W,3) uint8 with the palette colour of each object pixel of ``labels`` blended in at ``opacity``.
+
+    Background (0) and ignored (255) pixels keep the image's colour.
+    """
+    blended = image.astype(np.float32)
+    objects = (labels != 0) & (labels != IGNORE_LABEL)
+    blended[objects] = (1 - opacity) * blended[objects] + opacity * colorize(labels)[objects]
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
 def class_legend(figure: Figure, class_names: Sequence[str], labels: Sequence[int]) -> None:
     """A legend under ``figure`` with the palette colour and name of every label in ``labels``.
 

@@ -1,4 +1,4 @@
-"""The closing log line of a run: its headline numbers, read from the metric tables."""
+"""A run's headline numbers, read from the metric tables: its closing log line and the report's start page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
+
+from wsss_core.io import atomic_path
 
 # rows of metrics/pseudo_labels.csv: initial (pCAM, Table 6) and refined (CTLR, Table 7) pseudo labels
 _INITIAL, _REFINED = "pCAM-initial", "CTLR-refined"
@@ -39,3 +41,11 @@ def headline(tables: Mapping[str, str | os.PathLike]) -> str:
         row = present["weak_vs_full"][present["weak_vs_full"]["postprocessing"] == "ms_crf"].iloc[0]
         parts.append(f"weak/full {row['mIoU_weak']:.2f}/{row['mIoU_full']:.2f} = {row['weak_over_full']:.2f}")
     return "; ".join(parts) if parts else "no metric tables (a dataset without ground truth)"
+
+
+def write_report_start(template: str | os.PathLike, tables: Mapping[str, str | os.PathLike], output: str | os.PathLike) -> str:
+    """Write the report's start page: the headline line of ``tables`` above the reST ``template``; returns the line."""
+    line = headline(tables)
+    with atomic_path(output) as tmp:
+        Path(tmp).write_text(f"**Headline**: {line}.\n\n{Path(template).read_text()}")
+    return line
