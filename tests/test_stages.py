@@ -12,7 +12,7 @@ import yaml
 from workflow_helpers import TINY
 
 from wsss_core.cli import main as wsss_main
-from wsss_core.crf import CrfParams
+from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, CrfParams
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
 from wsss_core.engine.config import TrainConfig
@@ -123,6 +123,15 @@ def test_wsss_predict_takes_the_runs_settings_and_writes_overlays(finished_run: 
     shown = read_rgb(tmp_path / "out" / f"{image_path.stem}_overlay.png")
     assert shown.shape == image.shape and labels.shape == image.shape[:2]
     np.testing.assert_array_equal(shown, overlay(image, labels))
+
+
+def test_a_checkpoint_without_its_run_predicts_with_the_fallback_settings(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "elsewhere" / "retrain.pt"  # copied out of its run: no config.yaml two levels up
+    settings = predict_settings(checkpoint)
+    assert settings.source == "defaults"
+    assert (settings.scales, settings.flip, settings.max_side, settings.crf) == ((1.0,), True, None, None)
+    with_crf = predict_settings(checkpoint, crf=True, scales=[0.5, 1.0])
+    assert (with_crf.crf, with_crf.label_epsilon, with_crf.scales) == (DEEPLAB_CRF, LABEL_EPSILON, (0.5, 1.0))
 
 
 def test_the_overlay_blends_object_pixels_only() -> None:

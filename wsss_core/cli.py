@@ -34,7 +34,7 @@ def _predict(args: argparse.Namespace) -> None:
         "settings from %s: scales %s, flip %s, max_side %s, CRF %s",
         settings.source, list(settings.scales), settings.flip, settings.max_side, "on" if settings.crf else "off",
     )
-    device = pick_device(args.threads, args.device or "auto")
+    device = pick_device(args.threads, args.device)
     model = place_model(load_model(args.checkpoint, device), device).eval()
     args.output.mkdir(parents=True, exist_ok=True)
     for path in progress(args.images, total=len(args.images), desc="wsss predict"):
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="add flipped inputs to the max fusion (default: the run's inference.flip)")
     predict.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
                          help="post-process with the run's dense CRF, crf.postprocess (default: on when the run's configuration is found)")
-    predict.add_argument("--device", choices=DEVICE_CHOICES, default=None, help="auto (a GPU when torch sees one), cuda or cpu (default: auto)")
+    predict.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto (a GPU when torch sees one), cuda or cpu (default: auto)")
     predict.add_argument("--overlay", action="store_true", help="also write <image stem>_overlay.png: the image with the labels blended in")
     predict.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     predict.set_defaults(run=_predict)

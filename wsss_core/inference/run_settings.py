@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from wsss_core.crf import DEEPLAB_CRF, CrfParams
+from wsss_core.crf import DEEPLAB_CRF, LABEL_EPSILON, CrfParams
 from wsss_core.io import atomic_path
 
 RUN_CONFIG = "config.yaml"
@@ -36,7 +36,7 @@ class PredictSettings:
 
 
 # Without a run configuration: one scale, flipped, no CRF (the settings of a quick look).
-FALLBACK = {"inference": {"scales": [1.0], "flip": True, "max_side": None}, "crf": {"postprocess": None, "label_epsilon": 0.0}}
+FALLBACK = {"inference": {"scales": [1.0], "flip": True, "max_side": None}, "crf": {"postprocess": None, "label_epsilon": LABEL_EPSILON}}
 
 
 def run_config_path(checkpoint: str | Path) -> Path:
@@ -65,8 +65,8 @@ def predict_settings(
 
     Without the run's ``config.yaml`` (a checkpoint copied elsewhere) the
     fallback is one scale, flipped, without CRF; ``crf=True`` then uses the
-    library's DeepLab CRF (:class:`~wsss_core.crf.CrfParams` defaults of
-    ``crf.postprocess``) with a label epsilon of 0.
+    library's DeepLab CRF and label epsilon (``DEEPLAB_CRF``, ``LABEL_EPSILON``:
+    the defaults of ``crf.postprocess`` and ``crf.label_epsilon``).
     """
     path = run_config_path(checkpoint)
     if path.is_file():
