@@ -114,7 +114,8 @@ def test_the_pages_render_in_headless_chromium_without_a_broken_link(site: Path,
     for text in texts:
         assert text in rendered, f"{text!r} not on the rendered {page}"
     assert "md-nav" in dom and "md-content" in dom, "the theme did not render"
-    assert not _broken_links(path, dom, site), f"broken links on {page}: {_broken_links(path, dom, site)}"
+    broken = _broken_links(path, dom, site)
+    assert not broken, f"broken links on {page}: {broken}"
     screenshot = tmp_path / f"{page.replace('/', '_')}.png"
     chromium("--hide-scrollbars", "--window-size=1400,900", f"--screenshot={screenshot}", path.as_uri())
     with Image.open(screenshot) as image:
