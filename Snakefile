@@ -35,9 +35,9 @@ if CONFIG_PROBLEMS:
     raise ValueError("invalid configuration:\n" + "\n".join(CONFIG_PROBLEMS))
 validate(config, "schemas/config.schema.yaml", set_default=True)
 
-# The device of every GPU rule, in the environment its script inherits (wsss_core.engine.device
-# reads it): not a param, so choosing another device re-runs nothing.
-os.environ.update(WSSS_DEVICE=config["device"])
+# The device of every GPU rule and whether CUDA runs deterministic algorithms, in the environment
+# its script inherits (wsss_core.engine.device reads them): not params, so changing them re-runs nothing.
+os.environ.update(WSSS_DEVICE=config["device"], WSSS_DETERMINISTIC="1" if config["deterministic"] else "0")
 
 # Pre-flight: every file and tree the config names outside results/ (dataset trees, guidance,
 # objectness source, weights files that must fit their backbones), all problems in one message
@@ -69,6 +69,7 @@ wildcard_constraints:
     supervision="image|box",
     transfer="o_to_v|o_plus_v",
     shard=r"\d+-of-\d+",
+    seed=r"\d+",
 
 
 # Run by the main Snakemake process, never submitted to a cluster: the target rules, which
@@ -107,18 +108,20 @@ if EVAL_DATASET:  # SONet across datasets (Table 1c): evaluation on eval_dataset
 
 include: "rules/report.smk"
 include: "rules/ablations.smk"
+include: "rules/seeds.smk"
 
 
 report: os.path.abspath(REPORT_START) if os.path.exists(REPORT_START) else "report/workflow.rst"
 
 
+# The targets' tables: the run's, or with seeds the tables over seeds (rules/seeds.smk), both in results/<run>/metrics/.
 CTLR_TABLES = [
-    run_path("metrics/pseudo_labels.csv"),
-    run_path("metrics/class_agnostic_labels.csv"),
-    run_path("metrics/segmentation.csv"),
-    run_path("metrics/ctlr_change.csv"),
+    shared_path("metrics/pseudo_labels.csv"),
+    shared_path("metrics/class_agnostic_labels.csv"),
+    shared_path("metrics/segmentation.csv"),
+    shared_path("metrics/ctlr_change.csv"),
 ]
-SONET_TABLES = [run_path("metrics/sonet_pseudo_labels.csv")]
+SONET_TABLES = [shared_path("metrics/sonet_pseudo_labels.csv")]
 
 
 rule all:
@@ -126,27 +129,27 @@ rule all:
         CTLR_TABLES
         if config["method"] == "ctlr"
         # SONet across datasets: Table 1(c); the training dataset may have no masks to score its labels
-        else [run_path("metrics/sonet_cross_dataset.csv")]
+        else [shared_path("metrics/sonet_cross_dataset.csv")]
         if EVAL_DATASET
-        else SONET_TABLES + [run_path(f"metrics/sonet_segmentation_{config['supervision']}.csv")],
+        else SONET_TABLES + [shared_path(f"metrics/sonet_segmentation_{config['supervision']}.csv")],
     default_target: True
 
 
 rule demo_sonet:
     input:
         SONET_TABLES,
-        run_path("metrics/sonet_segmentation_image.csv"),
-        run_path("metrics/sonet_segmentation_box.csv"),
+        shared_path("metrics/sonet_segmentation_image.csv"),
+        shared_path("metrics/sonet_segmentation_box.csv"),
 
 
 rule supervised:
     input:
-        run_path("metrics/weak_vs_full.csv"),
+        shared_path("metrics/weak_vs_full.csv"),
 
 
 rule sonet_supervised:
     input:
-        run_path("metrics/sonet_weak_vs_full.csv"),
+        shared_path("metrics/sonet_weak_vs_full.csv"),
 
 
 # SONet across datasets (Table 1c; needs eval_dataset): trained on the training dataset and
@@ -161,9 +164,10 @@ rule o_plus_v:
         lambda wildcards: cross_dataset_target("metrics/sonet_cross_dataset.csv"),
 
 
+# the VOC test-server archive of every seed
 rule voc_test:
     input:
-        run_path("VOC2012/Segmentation/comp6_test_cls"),
+        seed_paths("VOC2012/Segmentation/comp6_test_cls"),
 
 
 # device: cuda on a machine (local jobs) where torch sees no GPU stops here, before the first job;

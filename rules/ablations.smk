@@ -53,9 +53,9 @@ use rule evaluate as evaluate_ablations with:
         run_path("metrics/ablations/segmentation_variants.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs={
-            model: {"plain": run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain")} for model in ABLATION_MODELS
-        },
+        prediction_dirs=seeded(
+            {model: {"plain": run_path(f"segmentation/{model}/{EVAL_SPLIT}/plain")} for model in ABLATION_MODELS}
+        ),
     log:
         run_path("logs/evaluate_ablations.log"),
     benchmark:
@@ -93,7 +93,7 @@ ABLATION_INPUTS = {
     name: run_path(f"metrics/{name}.csv")
     for name in (
         "pseudo_labels", "class_agnostic_labels", "segmentation", "ablations/segmentation_variants",
-        *(SONET_ABLATIONS if objectness_source_available() else []),
+        *(SONET_ABLATIONS if objectness_source_available() and config["sonet"]["ablations"] else []),
     )
 }
 
@@ -116,4 +116,4 @@ rule ablation_tables:
 
 rule ablations:
     input:
-        run_path("ablations.md"),
+        shared_path("ablations.md"),

@@ -32,9 +32,61 @@ ABLATION_VARIANTS = {
 }
 
 
-def run_path(relative):
-    """Path of an output of this run: results/<run>/<relative>."""
+# seeds: the stochastic stages (every training stage and all that reads a trained network) run once
+# per seed in results/<run>/seed_<s>/, through the wildcard {seed}; the deterministic ones (dataset,
+# index, validation, saliency) once, in results/<run>/, where the tables over seeds go too.
+SEEDS = [int(seed) for seed in config["seeds"]]  # --config seeds=[0,1,2] gives strings
+SEED_DIR = "seed_{seed}/" if SEEDS else ""
+CONFIDENCE = 0.95  # of the t-intervals of the ablations' paired differences over seeds
+
+
+def shared_path(relative):
+    """Output shared by every seed (deterministic stages, tables over seeds, the report): results/<run>/<relative>."""
     return f"{RUN_DIR}/{relative}"
+
+
+def run_path(relative):
+    """Output of a stochastic stage: results/<run>/<relative>, or results/<run>/seed_{seed}/<relative> with seeds."""
+    return f"{RUN_DIR}/{SEED_DIR}{relative}"
+
+
+def seed_path(relative, seed):
+    """:func:`run_path` of one seed (``seed`` ignored without seeds)."""
+    return fill_seed(run_path(relative), seed)
+
+
+def seed_paths(relative):
+    """:func:`run_path` of every seed (the one path without seeds)."""
+    return [seed_path(relative, seed) for seed in SEEDS] if SEEDS else [run_path(relative)]
+
+
+def fill_seed(value, seed):
+    """``value`` (str, or lists / dicts of them) with {seed} replaced."""
+    if isinstance(value, str):
+        return value.replace("{seed}", str(seed))
+    if isinstance(value, dict):
+        return {key: fill_seed(item, seed) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [fill_seed(item, seed) for item in value]
+    return value
+
+
+def first_seed(value):
+    """``value`` (paths, or lists / dicts of them) of the first seed: what the report's image figures show."""
+    return fill_seed(value, SEEDS[0] if SEEDS else None)
+
+
+def first_seed_path(relative):
+    """:func:`run_path` of the first seed."""
+    return first_seed(run_path(relative))
+
+
+def seeded(value):
+    """A rule parameter holding run_path()s inside dicts or nested lists (which Snakemake does not
+    fill with wildcards): with seeds, a function of the job's seed; else ``value``."""
+    if not SEEDS:
+        return value
+    return lambda wildcards: fill_seed(value(wildcards) if callable(value) else value, wildcards.seed)
 
 
 def data_path(relative):
@@ -51,12 +103,12 @@ def dataset_source(name="dataset"):
     """The index of dataset ``name`` (dataset | eval_dataset) as given: built by a rule, or the configured folder (read by validate_inputs)."""
     if config[name]["kind"] == "folder":
         return dataset_tree(name)
-    return run_path(name)
+    return shared_path(name)
 
 
 def dataset_root():
     """The dataset index every stage reads: the one validate_inputs checked (rules/validate.smk)."""
-    return run_path("validated_index")
+    return shared_path("validated_index")
 
 
 def cross_dataset_target(relative):
@@ -66,12 +118,12 @@ def cross_dataset_target(relative):
             "targets o_to_v / o_plus_v evaluate on a second dataset: set eval_dataset (kind, data_root, splits), "
             "as configs/openimages_to_voc12_sonet.yaml does"
         )
-    return run_path(relative)
+    return shared_path(relative)
 
 
 def eval_root():
     """The index predictions are made on and scored against: the validated eval_dataset, or the training dataset's."""
-    return run_path("eval_validated_index") if EVAL_DATASET else dataset_root()
+    return shared_path("eval_validated_index") if EVAL_DATASET else dataset_root()
 
 
 def precomputed_guidance():
@@ -93,13 +145,13 @@ def guidance_dir():
     """The store of Pt_sal every fusion reads: objectness maps, or the extract_saliency output."""
     if config["guidance"]["method"] == "objectness":
         return run_path(f"objectness/{config['guidance']['objectness_setting']}")
-    return run_path("saliency")
+    return shared_path("saliency")
 
 
 def objectness_source():
     """The source dataset of the objectness network: the generated dataset's source/ split, or a configured tree."""
     if config["objectness"]["source_kind"] == "generated":
-        return os.path.join(run_path("dataset"), "source")
+        return os.path.join(shared_path("dataset"), "source")
     return config["objectness"]["source_root"]
 
 
@@ -180,8 +232,9 @@ def sonet_label_inputs(wildcards):
         inputs["cams"] = run_path("cams.h5")
     if "objectness" in wildcards.kind:
         # setting "saliency": the saliency map in place of O (SONet Fig. 3c, target `ablations`)
-        guidance = "saliency" if wildcards.setting == "saliency" else f"objectness/{wildcards.setting}"
-        inputs["objectness"] = run_path(guidance)
+        inputs["objectness"] = (
+            shared_path("saliency") if wildcards.setting == "saliency" else run_path(f"objectness/{wildcards.setting}")
+        )
     return inputs
 
 
@@ -194,8 +247,12 @@ def eval_sonet_label_inputs(wildcards):
 
 
 def train_settings(stage):
-    """The shared training section overlaid with the stage's own overrides."""
-    return {**config["train"], **config[stage]["train"]}
+    """The shared training section overlaid with the stage's own overrides; with seeds, a function of
+    the job's seed, which replaces the stage's train.seed."""
+    settings = {**config["train"], **config[stage]["train"]}
+    if not SEEDS:
+        return settings
+    return lambda wildcards: {**settings, "seed": int(wildcards.seed)}
 
 
 def refresh_prediction(stage):
@@ -221,12 +278,13 @@ def split_shards(split, name="dataset"):
     return shard_names(count)
 
 
-def shard_path(relative):
-    """Output of one shard of a per-image stage: results/<run>/shards/<relative> (``relative`` holds {shard})."""
-    return run_path(f"shards/{relative}")
+def shard_path(relative, shared=False):
+    """Output of one shard of a per-image stage: <run or seed dir>/shards/<relative> (``relative`` holds {shard});
+    ``shared``: of a deterministic stage, in results/<run>/shards/."""
+    return (shared_path if shared else run_path)(f"shards/{relative}")
 
 
-def shard_parts(relative, name=None):
+def shard_parts(relative, name=None, shared=False):
     """Input function of a gather rule: every shard's :func:`shard_path` (other wildcards as the job's).
 
     The shards are those of dataset ``name``'s split; by default of the evaluated dataset for a
@@ -236,6 +294,6 @@ def shard_parts(relative, name=None):
     def parts(wildcards):
         dataset = name or (EVALUATED_DATASET if "split" in dict(wildcards.items()) else "dataset")
         split = wildcards.get("split", config[dataset]["train_split"])
-        return expand(shard_path(relative), shard=split_shards(split, dataset), **dict(wildcards.items()))
+        return expand(shard_path(relative, shared), shard=split_shards(split, dataset), **dict(wildcards.items()))
 
     return parts

@@ -77,7 +77,7 @@ use rule evaluate as evaluate_sonet_cross_dataset with:
         run_path("metrics/sonet_segmentation_{transfer}.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs=lambda wildcards: prediction_dirs(CROSS_DATASET_MODELS[wildcards.transfer]),
+        prediction_dirs=seeded(lambda wildcards: prediction_dirs(CROSS_DATASET_MODELS[wildcards.transfer])),
     log:
         run_path("logs/evaluate_sonet_{transfer}.log"),
     benchmark:

@@ -6,13 +6,13 @@ if config["dataset"]["kind"] == "generated":
 
     rule make_dataset:
         output:
-            directory(run_path("dataset")),
+            directory(shared_path("dataset")),
         params:
             generator=config["dataset"]["generator"],
         log:
-            run_path("logs/make_dataset.log"),
+            shared_path("logs/make_dataset.log"),
         benchmark:
-            run_path("benchmarks/make_dataset.tsv")
+            shared_path("benchmarks/make_dataset.tsv")
         conda:
             ENV
         script:
@@ -28,7 +28,7 @@ if INDEXED_DATASETS:
         input:
             data_root=lambda wildcards: dataset_tree(wildcards.index),
         output:
-            directory(run_path("{index}")),
+            directory(shared_path("{index}")),
         wildcard_constraints:
             index="|".join(INDEXED_DATASETS),
         params:
@@ -42,9 +42,9 @@ if INDEXED_DATASETS:
         resources:
             mem_mb=config["mem_mb"]["per_image"],
         log:
-            run_path("logs/index_{index}.log"),
+            shared_path("logs/index_{index}.log"),
         benchmark:
-            run_path("benchmarks/index_{index}.tsv")
+            shared_path("benchmarks/index_{index}.tsv")
         conda:
             ENV
         script:

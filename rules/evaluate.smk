@@ -164,7 +164,7 @@ rule evaluate:
         run_path("metrics/segmentation.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs=prediction_dirs(WEAK_MODELS),
+        prediction_dirs=seeded(prediction_dirs(WEAK_MODELS)),
     log:
         run_path("logs/evaluate.log"),
     benchmark:
@@ -183,7 +183,7 @@ use rule evaluate as evaluate_supervised with:
         run_path("metrics/segmentation_supervised.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs=prediction_dirs(["supervised"]),
+        prediction_dirs=seeded(prediction_dirs(["supervised"])),
     log:
         run_path("logs/evaluate_supervised.log"),
     benchmark:

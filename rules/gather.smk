@@ -4,7 +4,7 @@
 
 GATHER_STEPS = {
     # rule: ({output name: (part under shards/, gathered output)}, log under logs/gather/)
-    "gather_saliency": ({"saliency": ("saliency/{shard}", directory(run_path("saliency")))}, "saliency"),
+    "gather_saliency": ({"saliency": ("saliency/{shard}", directory(shared_path("saliency")))}, "saliency"),
     "gather_cams": ({"cams": ("cams/{shard}.h5", run_path("cams.h5"))}, "cams"),
     "gather_initial_labels": (
         {"labels": ("labels/initial_{cam}/{shard}", directory(run_path("labels/initial_{cam}")))},
@@ -29,6 +29,9 @@ GATHER_STEPS = {
     ),
 }
 
+# the gathers of deterministic stages, once for all seeds
+SHARED_GATHERS = ("gather_saliency",)
+
 
 for gather_name, (gather_outputs, gather_log) in GATHER_STEPS.items():
 
@@ -36,11 +39,11 @@ for gather_name, (gather_outputs, gather_log) in GATHER_STEPS.items():
         name:
             gather_name
         input:
-            **{key: shard_parts(part) for key, (part, _) in gather_outputs.items()},
+            **{key: shard_parts(part, shared=gather_name in SHARED_GATHERS) for key, (part, _) in gather_outputs.items()},
         output:
             **{key: gathered for key, (_, gathered) in gather_outputs.items()},
         log:
-            run_path(f"logs/gather/{gather_log}.log"),
+            (shared_path if gather_name in SHARED_GATHERS else run_path)(f"logs/gather/{gather_log}.log"),
         localrule: True
         conda:
             ENV

@@ -7,7 +7,7 @@ rule report_table:
     wildcard_constraints:
         table="|".join(TABLE_TITLES),
     input:
-        run_path("metrics/{table}.csv"),
+        shared_path("metrics/{table}.csv"),
     output:
         report(
             report_path("tables/{table}.html"),
@@ -18,7 +18,7 @@ rule report_table:
     params:
         title=lambda wildcards: TABLE_TITLES[wildcards.table],
     log:
-        run_path(f"logs/report/{config['method']}/table_{{table}}.log"),
+        shared_path(f"logs/report/{config['method']}/table_{{table}}.log"),
     conda:
         ENV
     script:
@@ -28,7 +28,7 @@ rule report_table:
 rule figure_training_images:
     input:
         dataset=dataset_root(),
-        cams=run_path("cams.h5"),
+        cams=first_seed_path("cams.h5"),
         **panel_sources(training_panels()),
     output:
         report(
@@ -43,7 +43,7 @@ rule figure_training_images:
         seed=REPORT["seed"],
         title=f"{config['method'].upper()} pseudo labels",
     log:
-        run_path(f"logs/report/{config['method']}/figure_training_images.log"),
+        shared_path(f"logs/report/{config['method']}/figure_training_images.log"),
     conda:
         ENV
     script:
@@ -52,7 +52,7 @@ rule figure_training_images:
 
 EVALUATION_PANELS = [["image", "image", None], ["GT", "gt", None]] + [
     [f"{final_models()[-1]} {variant}", "labels", path]
-    for variant, path in prediction_dirs(final_models()[-1:])[final_models()[-1]].items()
+    for variant, path in first_seed(prediction_dirs(final_models()[-1:]))[final_models()[-1]].items()
 ]
 
 
@@ -73,7 +73,7 @@ rule figure_evaluation_images:
         seed=REPORT["seed"],
         title="predictions plain, +MS, +CRF, +MS+CRF",
     log:
-        run_path(f"logs/report/{config['method']}/figure_evaluation_images.log"),
+        shared_path(f"logs/report/{config['method']}/figure_evaluation_images.log"),
     conda:
         ENV
     script:
@@ -83,7 +83,7 @@ rule figure_evaluation_images:
 rule figure_worst_images:
     input:
         dataset=dataset_root(),
-        cams=run_path("cams.h5"),
+        cams=first_seed_path("cams.h5"),
         **panel_sources(worst_pair_panels()),
     output:
         ranking=report_path("worst/ranking.csv"),
@@ -104,7 +104,7 @@ rule figure_worst_images:
         panels=worst_pair_panels(),
         images=REPORT["images"],
     log:
-        run_path(f"logs/report/{config['method']}/figure_worst_images.log"),
+        shared_path(f"logs/report/{config['method']}/figure_worst_images.log"),
     conda:
         ENV
     script:
@@ -113,13 +113,13 @@ rule figure_worst_images:
 
 rule figure_class_iou:
     input:
-        [run_path(f"metrics/{name}.csv") for name in report_tables() if "segmentation" in name],
+        [shared_path(f"metrics/{name}.csv") for name in report_tables() if "segmentation" in name],
     output:
         report(report_path("figures/class_iou.png"), caption="../report/class_iou.rst", category="Per-class IoU"),
     params:
         postprocessing="ms_crf",
     log:
-        run_path(f"logs/report/{config['method']}/figure_class_iou.log"),
+        shared_path(f"logs/report/{config['method']}/figure_class_iou.log"),
     conda:
         ENV
     script:
@@ -136,24 +136,42 @@ rule figure_training_curves:
             category="Training curves",
         ),
     log:
-        run_path(f"logs/report/{config['method']}/figure_training_curves.log"),
+        shared_path(f"logs/report/{config['method']}/figure_training_curves.log"),
     conda:
         ENV
     script:
         "../workflow_scripts/figure_training_curves.py"
 
 
+# target ablations has run: its tables (over seeds: means +- std and the paired differences) as a page
+rule report_ablations:
+    input:
+        shared_path("metrics/ablations/tables"),
+    output:
+        report(report_path("tables/ablations.html"), caption="../report/ablations.rst", category="Ablations"),
+    params:
+        title=f"Ablations of run {config['run']}",
+        confidence=CONFIDENCE,
+    log:
+        shared_path(f"logs/report/{config['method']}/ablations.log"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_ablations.py"
+
+
 rule report:
     input:
         **report_figures(),
         tables=[report_path(f"tables/{name}.html") for name in report_tables()],
+        ablations=[report_path("tables/ablations.html")] if os.path.exists(shared_path("ablations.md")) else [],
         template=os.path.join(WSSS_DIR, "report", "workflow.rst"),
     output:
         REPORT_START,
     params:
         headline_tables=headline_tables(),
     log:
-        run_path(f"logs/report/{config['method']}/start.log"),
+        shared_path(f"logs/report/{config['method']}/start.log"),
     localrule: True
     conda:
         ENV

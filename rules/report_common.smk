@@ -1,4 +1,5 @@
-# Helpers of rules/report.smk: which tables, figures and panels the report of this run has.
+# Helpers of rules/report.smk: which tables, figures and panels the report of this run has. With
+# seeds, the tables and charts are those over seeds; the image figures show the first seed's run.
 
 from wsss_core.data.dataset import load_index
 from wsss_core.io import InputError
@@ -7,8 +8,8 @@ REPORT = config["report"]
 
 
 def report_path(relative):
-    """Output of the report of this run's method: results/<run>/report/<method>/<relative>."""
-    return run_path(f"report/{config['method']}/{relative}")
+    """Output of the report of this run's method: results/<run>/report/<method>/<relative> (one report for all seeds)."""
+    return shared_path(f"report/{config['method']}/{relative}")
 
 
 def headline_tables():
@@ -18,7 +19,7 @@ def headline_tables():
         if config["method"] == "ctlr"
         else ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
     )
-    return {name: run_path(f"metrics/{name}.csv") for name in names}
+    return {name: shared_path(f"metrics/{name}.csv") for name in names}
 
 
 # The report's start page: the run's headline numbers over the template report/workflow.rst,
@@ -69,13 +70,13 @@ def report_tables():
         return []
     if config["method"] == "sonet":
         return ["sonet_pseudo_labels", f"sonet_segmentation_{config['supervision']}"]
-    optional = [name for name in ("segmentation_supervised", "weak_vs_full") if os.path.exists(run_path(f"metrics/{name}.csv"))]
+    optional = [name for name in ("segmentation_supervised", "weak_vs_full") if os.path.exists(shared_path(f"metrics/{name}.csv"))]
     return ["pseudo_labels", "class_agnostic_labels", "segmentation", *optional]
 
 
 def sonet_label(kind):
     """Directory of the SONet pseudo labels of ``kind`` in the run's objectness setting."""
-    return run_path(f"labels/sonet/{kind}/{SONET_SETTING if 'objectness' in kind else 'none'}")
+    return first_seed_path(f"labels/sonet/{kind}/{SONET_SETTING if 'objectness' in kind else 'none'}")
 
 
 def training_panels():
@@ -88,20 +89,20 @@ def training_panels():
         return [
             ["image", "image", None],
             ["GT", "gt", None],
-            ["objectness O", "heat", run_path(f"objectness/{SONET_SETTING}")],
+            ["objectness O", "heat", first_seed_path(f"objectness/{SONET_SETTING}")],
             ["sCAM", "scam", None],
             *[[SONET_LABEL_NAMES[kind], "labels", sonet_label(kind)] for kind in kinds],
         ]
     return [
         ["image", "image", None],
         ["GT", "gt", None],
-        [guidance, "heat", guidance_dir()],
+        [guidance, "heat", first_seed(guidance_dir())],
         ["sCAM", "scam", None],
         ["pCAM", "pcam", None],
-        ["initial G_seg", "labels", run_path("labels/initial_pcam")],
-        ["online G_ca", "binary", run_path("labels/online_ca_joint")],
-        ["G_ca^ref", "binary", run_path("labels/refined_ca")],
-        ["G_seg^ref", "labels", run_path("labels/refined_seg")],
+        ["initial G_seg", "labels", first_seed_path("labels/initial_pcam")],
+        ["online G_ca", "binary", first_seed_path("labels/online_ca_joint")],
+        ["G_ca^ref", "binary", first_seed_path("labels/refined_ca")],
+        ["G_seg^ref", "labels", first_seed_path("labels/refined_seg")],
     ]
 
 
@@ -122,12 +123,12 @@ def panel_sources(panels):
 
 
 def training_logs():
-    """{stage: train_logs/<stage>.csv} of the stages of this method."""
+    """{stage: [train_logs/<stage>.csv of every seed]} of the stages of this method."""
     if config["method"] == "sonet":
         stages = ["classifier", f"objectness_{SONET_SETTING}", *final_models()]
     else:
         stages = ["classifier", "joint", "retrain"]
-    return {stage: run_path(f"train_logs/{stage}.csv") for stage in stages}
+    return {stage: seed_paths(f"train_logs/{stage}.csv") for stage in stages}
 
 
 def report_figures():

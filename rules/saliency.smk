@@ -7,7 +7,7 @@ rule extract_saliency:
         dataset=dataset_root(),
         source=saliency_source(),
     output:
-        saliency=directory(shard_path("saliency/{shard}")),
+        saliency=directory(shard_path("saliency/{shard}", shared=True)),
     params:
         split=TRAIN_SPLIT,
         method=config["guidance"]["method"],
@@ -17,9 +17,9 @@ rule extract_saliency:
     resources:
         mem_mb=config["mem_mb"]["per_image"],
     log:
-        run_path("logs/extract_saliency/{shard}.log"),
+        shared_path("logs/extract_saliency/{shard}.log"),
     benchmark:
-        run_path("benchmarks/extract_saliency/{shard}.tsv")
+        shared_path("benchmarks/extract_saliency/{shard}.tsv")
     conda:
         ENV
     script:

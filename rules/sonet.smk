@@ -91,7 +91,7 @@ use rule evaluate as evaluate_sonet with:
         run_path("metrics/sonet_segmentation_{supervision}.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs=lambda wildcards: prediction_dirs(sonet_models(wildcards.supervision)),
+        prediction_dirs=seeded(lambda wildcards: prediction_dirs(sonet_models(wildcards.supervision))),
     log:
         run_path("logs/evaluate_sonet_{supervision}.log"),
     benchmark:
@@ -119,7 +119,7 @@ use rule evaluate as evaluate_sonet_vs_full with:
         run_path("metrics/sonet_segmentation_supervised.csv"),
     params:
         split=EVAL_SPLIT,
-        prediction_dirs=prediction_dirs([SONET_GB_MODEL, "sonet-supervised-none"]),
+        prediction_dirs=seeded(prediction_dirs([SONET_GB_MODEL, "sonet-supervised-none"])),
     log:
         run_path("logs/evaluate_sonet_vs_full.log"),
     benchmark:

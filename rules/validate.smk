@@ -8,7 +8,7 @@ rule validate_inputs:
         dataset=dataset_source(),
         guidance=precomputed_guidance(),
     output:
-        report=shard_path("validation/{shard}.json"),
+        report=shard_path("validation/{shard}.json", shared=True),
     params:
         train_split=TRAIN_SPLIT,
         eval_split=None if EVAL_DATASET else EVAL_SPLIT,  # with eval_dataset no split of this one is evaluated
@@ -16,9 +16,9 @@ rule validate_inputs:
     resources:
         mem_mb=config["mem_mb"]["per_image"],
     log:
-        run_path("logs/validate_inputs/{shard}.log"),
+        shared_path("logs/validate_inputs/{shard}.log"),
     benchmark:
-        run_path("benchmarks/validate_inputs/{shard}.tsv")
+        shared_path("benchmarks/validate_inputs/{shard}.tsv")
     conda:
         ENV
     script:
@@ -28,7 +28,7 @@ rule validate_inputs:
 rule gather_validation:
     input:
         dataset=dataset_source(),
-        reports=shard_parts("validation/{shard}.json"),
+        reports=shard_parts("validation/{shard}.json", shared=True),
     output:
         index=directory(dataset_root()),
     params:
@@ -37,8 +37,8 @@ rule gather_validation:
         empty_labels=config["dataset"]["empty_labels"],
     log:
         # a log, so that Snakemake keeps the list of problems when the rule fails
-        log=run_path("logs/gather/validation.log"),
-        report=run_path("validation.txt"),
+        log=shared_path("logs/gather/validation.log"),
+        report=shared_path("validation.txt"),
     localrule: True
     conda:
         ENV
@@ -54,29 +54,29 @@ if EVAL_DATASET:
             dataset=dataset_source("eval_dataset"),
             guidance=[],  # no guidance map is read on the evaluation dataset
         output:
-            report=shard_path("eval_validation/{shard}.json"),
+            report=shard_path("eval_validation/{shard}.json", shared=True),
         params:
             train_split=config["eval_dataset"]["train_split"],
             eval_split=EVAL_SPLIT,
         log:
-            run_path("logs/validate_eval_inputs/{shard}.log"),
+            shared_path("logs/validate_eval_inputs/{shard}.log"),
         benchmark:
-            run_path("benchmarks/validate_eval_inputs/{shard}.tsv")
+            shared_path("benchmarks/validate_eval_inputs/{shard}.tsv")
 
     use rule gather_validation as gather_eval_validation with:
         input:
             dataset=dataset_source("eval_dataset"),
-            reports=shard_parts("eval_validation/{shard}.json", "eval_dataset"),
+            reports=shard_parts("eval_validation/{shard}.json", "eval_dataset", shared=True),
             same_classes_as=dataset_root(),
         output:
-            index=directory(run_path("eval_validated_index")),
+            index=directory(shared_path("eval_validated_index")),
         params:
             train_split=config["eval_dataset"]["train_split"],
             eval_split=EVAL_SPLIT,
             empty_labels=config["eval_dataset"]["empty_labels"],
         log:
-            log=run_path("logs/gather/eval_validation.log"),
-            report=run_path("eval_validation.txt"),
+            log=shared_path("logs/gather/eval_validation.log"),
+            report=shared_path("eval_validation.txt"),
 
 
 rule validate:

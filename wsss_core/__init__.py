@@ -26,8 +26,9 @@ Shared layers::
     inference/        forward.py (forward and resize back), predict.py (multi-scale + flip), postprocess.py (CRF)
     evaluate/         metrics.py (Sec. 4.1.2 scores), tables.py (metric tables), export.py (VOC test server),
                       figures.py, grids.py, charts.py, worst.py, report_tables.py (the report), headline.py,
-                      ablations.py (the papers' ablation tables)
-    cli.py            the ``wsss`` command (predict, inspect); inspect.py: what a store, checkpoint or label folder holds
+                      ablations.py (the papers' ablation tables), seeds.py (tables over seeds, paired
+                      differences), compare.py (two runs side by side)
+    cli.py            the ``wsss`` command (predict, inspect, compare); inspect.py: what a store, checkpoint or label folder holds
 
 Methods::
 

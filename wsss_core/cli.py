@@ -2,7 +2,8 @@
 ``wsss inspect`` says what a store, checkpoint or label directory holds; ``wsss convert-weights``
 turns psa's MXNet ResNet-38 ImageNet file into the ``.pth`` the paper configs read; ``wsss prepare voc``
 makes VOC 2012 + SBD's ``SegmentationClassAug/`` and ``train_aug.txt``; ``wsss doctor`` says what a run
-will meet before it starts: the environment, the configuration's problems, its estimated time and memory."""
+will meet before it starts: the environment, the configuration's problems, its estimated time and memory;
+``wsss compare`` puts two runs' tables side by side, with differences and, over seeds, their spread."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from wsss_core.cost.gpus import GPUS
 from wsss_core.data.prepare_voc import MASKS, TRAIN_AUG, prepare_voc
 from wsss_core.doctor import DEFAULT_MFU, doctor
 from wsss_core.engine.device import DEVICE_CHOICES, pick_device, place_model
+from wsss_core.evaluate.compare import compare_runs
 from wsss_core.evaluate.figures import overlay
 from wsss_core.inference.predict import predict_probs
 from wsss_core.inference.run_settings import predict_settings
@@ -84,6 +86,10 @@ def _doctor(args: argparse.Namespace) -> None:
         raise SystemExit(status)
 
 
+def _compare(args: argparse.Namespace) -> None:
+    print(compare_runs(args.run_a, args.run_b))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``wsss``."""
     parser = argparse.ArgumentParser(prog="wsss", description=__doc__)
@@ -130,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cores", type=int, default=None, help="CPU cores of the machine the run gets (default: this one's)")
     check.add_argument("--mfu", type=float, default=DEFAULT_MFU, help=f"share of the GPU's bf16 peak training reaches (default {DEFAULT_MFU})")
     check.set_defaults(run=_doctor)
+    compare = commands.add_parser("compare", help="two runs' headline and tables side by side, with differences (marked beyond the seeds' spread)")
+    compare.add_argument("run_a", help="a run directory (results/<run>) or a run's name")
+    compare.add_argument("run_b", help="the run compared with it")
+    compare.set_defaults(run=_compare)
     return parser
 
 

@@ -30,7 +30,7 @@ network), for training the data-loader workers' batches, for a per-image rule
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from wsss_core.cost.measure import NetworkCost
@@ -47,6 +47,9 @@ PRICED_RULES = frozenset({
     "train_supervised", "train_objectness", "objectness_maps", "sonet_labels", "train_sonet", "train_sonet_supervised",
     "eval_objectness_maps", "eval_sonet_labels", "finetune_sonet",
 })  # fmt: skip
+
+# the rules a run over seeds runs once for all seeds (rules/common.smk: shared_path)
+SHARED_RULES = frozenset({"index_dataset", "validate_inputs", "extract_saliency"})
 
 
 @dataclass(frozen=True)
@@ -150,10 +153,19 @@ def _sonet(config: Mapping[str, Any], sizes: Mapping[str, int], has_boxes: bool,
 
 
 def plan_run(config: Mapping[str, Any], sizes: Mapping[str, int], *, has_boxes: bool, targets: Sequence[str] = ("all",)) -> list[Step]:
-    """The compute steps of the run's ``targets`` (module docstring); ``sizes``: images of train / eval / test / all / source."""
-    if config["method"] == "ctlr":
-        return _ctlr(config, sizes, set(targets))
-    return _sonet(config, sizes, has_boxes, set(targets))
+    """The compute steps of the run's ``targets`` (module docstring); ``sizes``: images of train / eval / test / all / source.
+
+    With ``seeds``, every step but the shared ones (:data:`SHARED_RULES`) runs once per seed:
+    its images are counted once per seed.
+    """
+    steps = _ctlr(config, sizes, set(targets)) if config["method"] == "ctlr" else _sonet(config, sizes, has_boxes, set(targets))
+    seeds = len(config.get("seeds") or [])
+    if seeds < 2:
+        return steps
+    return [
+        step if step.rule in SHARED_RULES else replace(step, images=seeds * step.images, detail=f"{step.detail}, {seeds} seeds".lstrip(", "))
+        for step in steps
+    ]
 
 
 def _stage_settings(config: Mapping[str, Any], stage: str) -> dict[str, Any]:

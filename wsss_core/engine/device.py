@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 FORCE_CUDA_PATHS = "WSSS_FORCE_CUDA_PATHS"
 DEVICE_ENV = "WSSS_DEVICE"
+# "1": deterministic algorithms on CUDA (config key ``deterministic``), see :func:`set_deterministic`
+DETERMINISTIC_ENV = "WSSS_DETERMINISTIC"
 DEVICE_CHOICES = ("auto", "cuda", "cpu")
 
 
@@ -75,7 +77,8 @@ def pick_device(threads: int | None = None, choice: str | None = None) -> torch.
 
     ``auto`` takes CUDA when torch sees a GPU; ``cuda`` without one raises a
     :class:`DeviceError` (:func:`device_problem`) before any work. On CUDA,
-    cuDNN picks the fastest convolution algorithms for the input sizes it sees.
+    cuDNN picks the fastest convolution algorithms for the input sizes it sees,
+    unless the run asks for determinism (``WSSS_DETERMINISTIC=1``: :func:`set_deterministic`).
     """
     choice = device_choice(choice)
     problem = device_problem(choice)
@@ -85,9 +88,23 @@ def pick_device(threads: int | None = None, choice: str | None = None) -> torch.
         torch.set_num_threads(max(1, int(threads)))
     device = torch.device("cuda" if choice != "cpu" and torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+        if os.environ.get(DETERMINISTIC_ENV) == "1":
+            set_deterministic()
+        else:
+            torch.backends.cudnn.benchmark = True
     log.info("device: %s", describe_device(device))
     return device
+
+
+def set_deterministic() -> None:
+    """Deterministic CUDA: torch's deterministic algorithms, cuDNN's deterministic convolutions without
+    benchmarking, and the cuBLAS workspace they need. An op without a deterministic CUDA kernel
+    (bilinear upsampling's backward pass) warns once and stays nondeterministic (``warn_only``)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    log.info("deterministic algorithms on (config deterministic: true)")
 
 
 def place_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

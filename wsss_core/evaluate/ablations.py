@@ -10,6 +10,7 @@ number the cell is empty.
 
 from __future__ import annotations
 
+import html
 import math
 import os
 from pathlib import Path
@@ -17,6 +18,19 @@ from typing import Mapping
 
 import pandas as pd
 
+from wsss_core.evaluate.seeds import (
+    SEED,
+    STATISTICS,
+    aggregate_tables,
+    interval_text,
+    mean_std,
+    measured_columns,
+    paired_differences,
+    read_table,
+    seed_count,
+    statistic_rows,
+)
+from wsss_core.evaluate.report_tables import html_page
 from wsss_core.io import InputError, atomic_path
 
 # CTLR paper: Sec. 4.3.1 (Table 5: "all three tasks attains the best mIoU of 65% without postprocessing")
@@ -145,3 +159,88 @@ def write_ablations(tables: Mapping[str, pd.DataFrame], output_dir: str | os.Pat
         sections += ["", f"## {TITLES[name]}", "", _markdown(table)]
     with atomic_path(markdown) as tmp:
         tmp.write_text("\n".join(sections) + "\n")
+
+
+def seed_views(aggregated: pd.DataFrame, differences: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """What a reader sees of one ablation table over seeds: (each cell as ``mean +- std (n seeds)``,
+    each row's paired differences against the first row as ``+d [low, high]``, the first row's name)."""
+    mean, std, n = (statistic_rows(aggregated, statistic) for statistic in STATISTICS)
+    measured = [column for column in measured_columns(mean) if column != PAPER]
+    keys = [column for column in mean.columns if column not in measured and column != PAPER]
+    summary = mean[keys].copy()
+    for column in measured:
+        summary[column] = [mean_std(m, s, int(k), 1) for m, s, k in zip(mean[column], std[column], n[column])]
+    if PAPER in mean:
+        summary[PAPER] = mean[PAPER]
+    rows = []
+    for key_values, group in differences.groupby(keys, sort=False):
+        key_values = key_values if isinstance(key_values, tuple) else (key_values,)
+        cells = {row["column"]: interval_text(row["difference"], row["low"], row["high"]) for _, row in group.iterrows()}
+        rows.append({**dict(zip(keys, key_values)), **cells})
+    return summary, pd.DataFrame(rows), " / ".join(str(mean.loc[0, key]) for key in keys)
+
+
+def _differences_caption(baseline: str, seeds: int, confidence: float) -> str:
+    return f"Paired differences against `{baseline}` (mean over {seeds} seeds, [{confidence:.0%} t-interval]):"
+
+
+OVER_SEEDS_NOTE = (
+    "Each cell is the mean +- the standard deviation over the seeds. Under each table, every row minus the "
+    "table's first row, paired by seed: the mean difference and its t-interval over the seeds (an interval "
+    "that excludes 0 says the difference holds beyond the seeds' spread). "
+    f"The `{PAPER}` columns are the papers' own numbers (PASCAL VOC 2012, their backbones), for orientation."
+)
+
+
+def ablations_over_seeds(
+    table_dirs: Mapping[int, str | os.PathLike], output_dir: str | os.PathLike, markdown: str | os.PathLike, run: str,
+    *, confidence: float = 0.95,
+) -> dict[str, pd.DataFrame]:
+    """The ablation tables of every seed (``table_dirs``: {seed: metrics/ablations/tables}) over seeds.
+
+    Writes ``<name>.csv`` (every seed's rows, then mean / std / n: :func:`aggregate_tables`) and
+    ``<name>_differences.csv`` (each row minus the table's first row, paired by seed, with its
+    ``confidence`` t-interval: :func:`paired_differences`) per table, and ``markdown``. Returns the differences.
+    """
+    names = {path.stem for path in Path(next(iter(table_dirs.values()))).glob("*.csv")}
+    sections = [f"# Ablations of run `{run}` over {len(table_dirs)} seeds ({', '.join(map(str, table_dirs))})", "", OVER_SEEDS_NOTE]
+    results = {}
+    for name in (name for name in TITLES if name in names):
+        per_seed = {seed: pd.read_csv(Path(directory) / f"{name}.csv") for seed, directory in table_dirs.items()}
+        aggregated = aggregate_tables(per_seed, source=f"{name}.csv of {', '.join(map(str, table_dirs.values()))}")
+        differences = paired_differences(per_seed, confidence=confidence)
+        differences = differences[differences["column"] != PAPER].reset_index(drop=True)
+        for suffix, table in (("", aggregated), ("_differences", differences)):
+            with atomic_path(Path(output_dir) / f"{name}{suffix}.csv") as tmp:
+                table.to_csv(tmp, index=False, float_format="%.2f")
+        summary, intervals, baseline = seed_views(aggregated, differences)
+        sections += ["", f"## {TITLES[name]}", "", _markdown(summary)]
+        if len(intervals):
+            sections += ["", _differences_caption(baseline, len(per_seed), confidence), "", _markdown(intervals)]
+        results[name] = differences
+    with atomic_path(markdown) as tmp:
+        tmp.write_text("\n".join(sections) + "\n")
+    return results
+
+
+def ablation_page(tables_dir: str | os.PathLike, output_html: str | os.PathLike, title: str, *, confidence: float = 0.95) -> list[str]:
+    """The ablation tables of ``tables_dir`` (one run, or over seeds with their differences) as one HTML
+    page for the report; returns the tables shown."""
+    tables_dir = Path(tables_dir)
+    body, shown, over_seeds = [], [], False
+    for name in (name for name in TITLES if (tables_dir / f"{name}.csv").is_file()):
+        table = read_table(tables_dir / f"{name}.csv")
+        body.append(f"<h4>{html.escape(TITLES[name])}</h4>")
+        if SEED in table:
+            over_seeds = True
+            summary, intervals, baseline = seed_views(table, pd.read_csv(tables_dir / f"{name}_differences.csv"))
+            body.append(summary.to_html(index=False, na_rep="", classes="metrics"))
+            if len(intervals):
+                caption = _differences_caption(baseline, seed_count(table), confidence).replace("`", "")
+                body += [f"<p>{html.escape(caption)}</p>", intervals.to_html(index=False, na_rep="", classes="metrics")]
+        else:
+            body.append(table.to_html(index=False, float_format=lambda value: f"{value:.1f}", na_rep="", classes="metrics"))
+        shown.append(name)
+    intro = f"<p>{html.escape(OVER_SEEDS_NOTE.replace('`', ''))}</p>" if over_seeds else ""
+    html_page(output_html, title, intro + "".join(body))
+    return shown

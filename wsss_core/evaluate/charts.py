@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from wsss_core.evaluate.figures import new_figure, save_figure
+from wsss_core.evaluate.seeds import mean_std, seed_count, statistic_rows
 from wsss_core.io import InputError
 
 # columns of a segmentation table that are not class IoUs
@@ -30,13 +31,18 @@ def class_iou_chart(
     """Grouped bars of per-class IoU, one group per class, one bar per model, at one post-processing.
 
     ``segmentation_csvs`` are tables of :func:`wsss_core.evaluate.tables.evaluate_segmentation`
-    (the weak models', and the supervised one's when it ran). Returns the plotted table.
+    (the weak models', and the supervised one's when it ran), or those tables over seeds
+    (:mod:`wsss_core.evaluate.seeds`): then the bars are the means and the error bars +- one
+    standard deviation over the seeds. Returns the plotted table (the means).
     """
     tables = [_read_table(path, _KEY_COLUMNS) for path in segmentation_csvs]
-    table = pd.concat(tables, ignore_index=True)
-    table = table[table["postprocessing"] == postprocessing].set_index("model")
+    means = pd.concat([statistic_rows(table, "mean") for table in tables], ignore_index=True)
+    stds = pd.concat([statistic_rows(table, "std") for table in tables], ignore_index=True)
+    chosen = means["postprocessing"] == postprocessing
+    table, spread = means[chosen].set_index("model"), stds[chosen].set_index("model")
     if table.empty:
         raise InputError(f"{segmentation_csvs}: no rows with postprocessing {postprocessing!r}")
+    seeds = max(seed_count(table) for table in tables)
     classes = [column for column in table.columns if column not in _KEY_COLUMNS]
     values = table[classes].astype(float)
     figure = new_figure(max(6.0, 0.9 * len(classes)), 3.6)
@@ -44,10 +50,11 @@ def class_iou_chart(
     width = 0.8 / len(values)
     positions = np.arange(len(classes))
     for offset, (model, row) in enumerate(values.iterrows()):
-        miou = table.loc[model, "mIoU"]
-        ax.bar(positions + offset * width, row.fillna(0.0).to_numpy(), width, label=f"{model} (mIoU {miou:.1f})")
+        miou = mean_std(table.loc[model, "mIoU"], spread.loc[model, "mIoU"], seeds, 1)
+        errors = spread.loc[model, classes].astype(float).to_numpy() if seeds > 1 else None
+        ax.bar(positions + offset * width, row.fillna(0.0).to_numpy(), width, yerr=errors, capsize=2, label=f"{model} (mIoU {miou})")
     ax.set_xticks(positions + width * (len(values) - 1) / 2, classes, rotation=45, ha="right")
-    ax.set_ylabel(f"IoU (%), {postprocessing}")
+    ax.set_ylabel(f"IoU (%), {postprocessing}" + (f", mean +- std over {seeds} seeds" if seeds > 1 else ""))
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
@@ -55,19 +62,25 @@ def class_iou_chart(
     return values
 
 
-def training_curves(train_logs: Mapping[str, str | os.PathLike], output_png: str | os.PathLike) -> list[str]:
+def training_curves(
+    train_logs: Mapping[str, str | os.PathLike | Sequence[str | os.PathLike]], output_png: str | os.PathLike
+) -> list[str]:
     """One panel per training stage: every ``loss*`` column of ``train_logs/<stage>.csv`` per epoch.
 
-    Returns the stages drawn.
+    A stage given several logs (one per seed) gets one line per seed and loss, in the loss's
+    colour. Returns the stages drawn.
     """
     stages = sorted(train_logs)
     figure = new_figure(4.2 * len(stages), 3.2)
     axes = np.atleast_1d(figure.subplots(1, len(stages), squeeze=False)[0])
     for ax, stage in zip(axes, stages):
-        history = _read_table(train_logs[stage], ["epoch", "loss"])
-        for column in (c for c in history.columns if c.startswith("loss")):
-            ax.plot(history["epoch"], history[column], marker="o", markersize=3, label=column)
-        ax.set_title(Path(train_logs[stage]).stem, fontsize=9)
+        logs = [train_logs[stage]] if isinstance(train_logs[stage], (str, os.PathLike)) else list(train_logs[stage])
+        for seed, path in enumerate(logs):
+            history = _read_table(path, ["epoch", "loss"])
+            for colour, column in enumerate(c for c in history.columns if c.startswith("loss")):
+                label = column if seed == 0 else None
+                ax.plot(history["epoch"], history[column], marker="o", markersize=3, color=f"C{colour}", alpha=1.0 if len(logs) == 1 else 0.6, label=label)
+        ax.set_title(Path(logs[0]).stem + (f" ({len(logs)} seeds)" if len(logs) > 1 else ""), fontsize=9)
         ax.set_xlabel("epoch")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)

@@ -8,15 +8,28 @@ from typing import Mapping
 
 import pandas as pd
 
+from wsss_core.evaluate.seeds import STATISTICS, mean_std, read_table, statistic_rows
 from wsss_core.io import atomic_path
 
 # rows of metrics/pseudo_labels.csv: initial (pCAM, Table 6) and refined (CTLR, Table 7) pseudo labels
 _INITIAL, _REFINED = "pCAM-initial", "CTLR-refined"
 
 
-def _miou(table: pd.DataFrame, column: str, row: str) -> float | None:
-    rows = table[table[column] == row]
-    return None if rows.empty else float(rows["mIoU"].iloc[0])
+class _Stats:
+    """The mean, std and n rows of a table (one run or over seeds: wsss_core.evaluate.seeds)."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.mean, self.std, self.n = (statistic_rows(table, statistic) for statistic in STATISTICS)
+
+    def text(self, row: int, column: str) -> str:
+        """``mean`` (2 decimals), or ``mean +- std (n seeds)`` over seeds (1 decimal: the seeds' spread is larger)."""
+        n = int(self.n.loc[row, column])
+        return mean_std(float(self.mean.loc[row, column]), float(self.std.loc[row, column]), n, 1 if n > 1 else 2)
+
+    def row(self, column: str, value: str, last: bool = False) -> int:
+        """The position of the first (or ``last``) row whose ``column`` is ``value``."""
+        rows = self.mean.index[self.mean[column] == value]
+        return int(rows[-1] if last else rows[0])
 
 
 def headline(tables: Mapping[str, str | os.PathLike]) -> str:
@@ -24,22 +37,29 @@ def headline(tables: Mapping[str, str | os.PathLike]) -> str:
 
     Keys: ``pseudo_labels`` (initial -> refined), ``segmentation`` (the final model, retrain,
     +MS+CRF), ``sonet_pseudo_labels`` / ``sonet_segmentation_<supervision>`` (SONet Table 1) and
-    ``weak_vs_full``. Missing files are left out; no table at all gives a line saying so.
+    ``weak_vs_full``. Missing files are left out; no table at all gives a line saying so. Tables
+    over seeds give each number as ``mean +- std (n seeds)``.
     """
-    present = {name: pd.read_csv(path) for name, path in tables.items() if Path(path).is_file()}
+    present = {name: _Stats(read_table(path)) for name, path in tables.items() if Path(path).is_file()}
     parts = []
     if "pseudo_labels" in present:
         table = present["pseudo_labels"]
-        parts.append(f"pseudo-label mIoU {_miou(table, 'labels', _INITIAL):.2f} -> {_miou(table, 'labels', _REFINED):.2f}")
+        initial, refined = table.row("labels", _INITIAL), table.row("labels", _REFINED)
+        parts.append(f"pseudo-label mIoU {table.text(initial, 'mIoU')} -> {table.text(refined, 'mIoU')}")
     if "sonet_pseudo_labels" in present:
-        best = present["sonet_pseudo_labels"].sort_values("mIoU").iloc[-1]
-        parts.append(f"best SONet pseudo labels {best['labels']} {best['mIoU']:.2f}")
+        table = present["sonet_pseudo_labels"]
+        best = int(table.mean["mIoU"].idxmax())
+        parts.append(f"best SONet pseudo labels {table.mean.loc[best, 'labels']} {table.text(best, 'mIoU')}")
     for name in (name for name in present if name.startswith(("segmentation", "sonet_segmentation"))):
-        final = present[name][present[name]["postprocessing"] == "ms_crf"].iloc[-1]
-        parts.append(f"final mIoU ({final['model']}, ms_crf) {final['mIoU']:.2f}")
+        table = present[name]
+        final = table.row("postprocessing", "ms_crf", last=True)
+        parts.append(f"final mIoU ({table.mean.loc[final, 'model']}, ms_crf) {table.text(final, 'mIoU')}")
     if "weak_vs_full" in present:
-        row = present["weak_vs_full"][present["weak_vs_full"]["postprocessing"] == "ms_crf"].iloc[0]
-        parts.append(f"weak/full {row['mIoU_weak']:.2f}/{row['mIoU_full']:.2f} = {row['weak_over_full']:.2f}")
+        table = present["weak_vs_full"]
+        row = table.row("postprocessing", "ms_crf")
+        parts.append(
+            f"weak/full {table.text(row, 'mIoU_weak')}/{table.text(row, 'mIoU_full')} = {table.text(row, 'weak_over_full')}"
+        )
     return "; ".join(parts) if parts else "no metric tables (a dataset without ground truth)"
 
 

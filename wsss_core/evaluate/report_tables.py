@@ -16,14 +16,18 @@ _STYLE = (
 )
 
 
-def table_page(table_csv: str | os.PathLike, output_html: str | os.PathLike, title: str) -> pd.DataFrame:
-    """Write the CSV table ``table_csv`` as a standalone HTML page titled ``title`` (numbers to 2 decimals)."""
-    table = pd.read_csv(table_csv)
-    body = table.to_html(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-", classes="metrics")
+def html_page(output_html: str | os.PathLike, title: str, body: str) -> None:
+    """Write a standalone HTML page titled ``title`` around the HTML ``body`` (atomically)."""
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h3>{html.escape(title)}</h3>{body}</body></html>\n"
     )
     with atomic_path(output_html) as tmp:
         tmp.write_text(page)
+
+
+def table_page(table_csv: str | os.PathLike, output_html: str | os.PathLike, title: str) -> pd.DataFrame:
+    """Write the CSV table ``table_csv`` as a standalone HTML page titled ``title`` (numbers to 2 decimals)."""
+    table = pd.read_csv(table_csv)
+    html_page(output_html, title, table.to_html(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-", classes="metrics"))
     return table

@@ -40,8 +40,12 @@ FALLBACK = {"inference": {"scales": [1.0], "flip": True, "max_side": None}, "crf
 
 
 def run_config_path(checkpoint: str | Path) -> Path:
-    """``results/<run>/config.yaml`` of the checkpoint ``results/<run>/checkpoints/<stage>.pt``."""
-    return Path(checkpoint).resolve().parent.parent / RUN_CONFIG
+    """``results/<run>/config.yaml`` of the checkpoint ``results/<run>/checkpoints/<stage>.pt``, or of
+    ``results/<run>/seed_<s>/checkpoints/<stage>.pt`` (a run over seeds)."""
+    run_dir = Path(checkpoint).resolve().parent.parent
+    if run_dir.name.startswith("seed_") and not (run_dir / RUN_CONFIG).is_file():
+        run_dir = run_dir.parent
+    return run_dir / RUN_CONFIG
 
 
 def write_run_config(config: Mapping[str, Any], run_dir: str | Path) -> Path:
