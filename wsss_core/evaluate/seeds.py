@@ -94,17 +94,11 @@ def statistic_rows(table: pd.DataFrame, statistic: str = "mean") -> pd.DataFrame
     return rows.drop(columns=SEED).reset_index(drop=True)
 
 
-def seed_rows(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """{seed: that seed's rows} of a table over seeds; {"": table} for one run."""
-    if SEED not in table:
-        return {"": table.reset_index(drop=True)}
-    seeds = [seed for seed in dict.fromkeys(table[SEED].astype(str)) if seed not in STATISTICS]
-    return {seed: table[table[SEED].astype(str) == seed].drop(columns=SEED).reset_index(drop=True) for seed in seeds}
-
-
 def seed_count(table: pd.DataFrame) -> int:
     """How many seeds a table holds (1 without a ``seed`` column)."""
-    return len(seed_rows(table))
+    if SEED not in table:
+        return 1
+    return len(set(table[SEED].astype(str)) - set(STATISTICS))
 
 
 def mean_std(mean: float, std: float, n: int, digits: int = 2) -> str:
