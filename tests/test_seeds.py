@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import REPO, TINY, compare_runs, job_counts, merge, run_snakemake, write_config
+from workflow_helpers import REPO, TINY, compare_runs, empty_voc_tree, job_counts, merge, run_snakemake, write_config
 
+from wsss_core.cli import main
 from wsss_core.cost.plan import SHARED_RULES, plan_run
-
 from wsss_core.evaluate.ablations import ablation_page, ablations_over_seeds
 from wsss_core.evaluate.charts import class_iou_chart, training_curves
 from wsss_core.evaluate.compare import compare_table
@@ -170,6 +170,20 @@ def test_doctor_prices_every_stage_but_the_shared_ones_once_per_seed() -> None:
     for one, three in zip(single, seeded):
         assert three.images == (one.images if one.rule in SHARED_RULES else 3 * one.images), one.rule
     assert {step.rule for step in single} & SHARED_RULES == SHARED_RULES
+
+
+
+def test_doctor_prints_each_rule_with_its_seeds_in_full(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The price of a run over seeds names the seeds in every per-seed row, the longest "what" unclipped."""
+    monkeypatch.chdir(tmp_path)
+    tree = empty_voc_tree(tmp_path / "VOC2012")
+    argv = ["doctor", "--configfile", str(REPO / "configs" / "voc12_paper.yaml"), "--config", f"data_root={tree}", "seeds=[0,1,2]", "--gpu", "h100"]
+    with pytest.raises(SystemExit):  # the paper's weights file is not here: a problem, the price still printed
+        main(argv)
+    report = capsys.readouterr().out
+    rows = [line for line in report.split("price (an estimate)", 1)[1].splitlines() if re.match(r"^  (predict|postprocess_crf|train_joint) ", line)]
+    assert len(rows) == 3 and all("3 seeds" in row for row in rows)
+    assert any("joint and retrain, eval split, 3 seeds" in row for row in rows)
 
 
 @pytest.fixture(scope="module")

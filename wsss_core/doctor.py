@@ -162,16 +162,17 @@ def price(
         steps, config, networks, host, cores=cores, flop_seconds=flop_seconds, refresh_crf_seconds=refresh_crf, on_gpu=not on_cpu,
         base_gib=base, source_pixels_ratio=source[0] * source[1] / (photo.shape[0] * photo.shape[1]),
     )  # fmt: skip
+    width = max(34, *(len(item.step.detail) for item in prices))  # the widest "what" unclipped ("..., 3 seeds")
     lines = [
         heading,
         f"images: train {sizes['train']:,}, eval {sizes['eval']:,}" + (f", test {sizes['test']:,}" if sizes.get("test") else "")
         + (f", objectness source {sizes['source']:,}" if sizes.get("source") else "") + f"; host costs timed on {where}",
         *provenance,
-        f"{'rule':<24} {'what':<34} {'images':>9} {'minutes':>9} {'GPU GiB':>8} {'host GiB':>8}",
+        f"{'rule':<24} {'what':<{width}} {'images':>9} {'minutes':>9} {'GPU GiB':>8} {'host GiB':>8}",
     ]  # fmt: skip
     for item in prices:
         gpu_gib = f"{item.gpu_gib:8.1f}" if item.gpu_gib is not None else f"{'-':>8}"
-        lines.append(f"{item.step.rule:<24} {item.step.detail[:34]:<34} {item.step.images:>9,} {item.minutes:>9.1f} {gpu_gib} {item.host_gib:>8.1f}")
+        lines.append(f"{item.step.rule:<24} {item.step.detail:<{width}} {item.step.images:>9,} {item.minutes:>9.1f} {gpu_gib} {item.host_gib:>8.1f}")
     total, peak_host = sum(item.minutes for item in prices), max(item.host_gib for item in prices)
     if gpu is None:
         return [*lines, f"total: {total / 60:.1f} h ({total:.0f} min); peak host memory {peak_host:.1f} GiB"]
