@@ -163,7 +163,7 @@ def plan_run(config: Mapping[str, Any], sizes: Mapping[str, int], *, has_boxes: 
     if seeds < 2:
         return steps
     return [
-        step if step.rule in SHARED_RULES else replace(step, images=seeds * step.images, detail=f"{step.detail}, {seeds} seeds".lstrip(", "))
+        step if step.rule in SHARED_RULES else replace(step, images=seeds * step.images, detail=", ".join(filter(None, (step.detail, f"{seeds} seeds"))))
         for step in steps
     ]
 

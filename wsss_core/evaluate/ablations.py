@@ -31,6 +31,7 @@ from wsss_core.evaluate.seeds import (
     statistic_rows,
 )
 from wsss_core.evaluate.report_tables import html_page
+from wsss_core.evaluate.tables import write_table
 from wsss_core.io import InputError, atomic_path
 
 # CTLR paper: Sec. 4.3.1 (Table 5: "all three tasks attains the best mIoU of 65% without postprocessing")
@@ -154,9 +155,12 @@ def write_ablations(tables: Mapping[str, pd.DataFrame], output_dir: str | os.Pat
                 f"The `{PAPER}` columns are the papers' own numbers (PASCAL VOC 2012, their backbones), "
                 "for orientation; empty where the paper's text gives none."]
     for name, table in tables.items():
-        with atomic_path(Path(output_dir) / f"{name}.csv") as tmp:
-            table.to_csv(tmp, index=False, float_format="%.2f")
+        write_table(table, Path(output_dir) / f"{name}.csv")
         sections += ["", f"## {TITLES[name]}", "", _markdown(table)]
+    _write_markdown(sections, markdown)
+
+
+def _write_markdown(sections: list[str], markdown: str | os.PathLike) -> None:
     with atomic_path(markdown) as tmp:
         tmp.write_text("\n".join(sections) + "\n")
 
@@ -211,15 +215,13 @@ def ablations_over_seeds(
         differences = paired_differences(per_seed, confidence=confidence)
         differences = differences[differences["column"] != PAPER].reset_index(drop=True)
         for suffix, table in (("", aggregated), ("_differences", differences)):
-            with atomic_path(Path(output_dir) / f"{name}{suffix}.csv") as tmp:
-                table.to_csv(tmp, index=False, float_format="%.2f")
+            write_table(table, Path(output_dir) / f"{name}{suffix}.csv")
         summary, intervals, baseline = seed_views(aggregated, differences)
         sections += ["", f"## {TITLES[name]}", "", _markdown(summary)]
         if len(intervals):
             sections += ["", _differences_caption(baseline, len(per_seed), confidence), "", _markdown(intervals)]
         results[name] = differences
-    with atomic_path(markdown) as tmp:
-        tmp.write_text("\n".join(sections) + "\n")
+    _write_markdown(sections, markdown)
     return results
 
 
