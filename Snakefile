@@ -23,17 +23,32 @@ WSSS_DIR = workflow.current_basedir.get_path_or_uri(secret_free=True)
 configfile: os.path.join(WSSS_DIR, "config.yaml")
 
 
-# Unknown keys first (each named with the nearest known one), then the schema check, which
-# also fills in the schema's defaults (those of config.yaml) for what is left out.
+# The layers the configuration is made of (config.yaml, each --configfile, the --config items;
+# used as a module: config.yaml and the module's config), taken before the schema fills in defaults.
+import copy
+
 import yaml
 
 from wsss_core.config_keys import config_problems
+from wsss_core.config_layers import DEFAULTS, Layer, config_layers, read_yaml, resolve_stages, run_stages, shadowed_settings
 
+_DEFAULTS_FILE = os.path.join(WSSS_DIR, "config.yaml")
+if workflow.modifier.skip_configfile:
+    CONFIG_LAYERS = [Layer(DEFAULTS, read_yaml(_DEFAULTS_FILE)), Layer("module config", copy.deepcopy(config))]
+else:
+    CONFIG_LAYERS = config_layers(_DEFAULTS_FILE, workflow.config_settings.configfiles, dict(workflow.config_settings.config))
+
+# Unknown keys first (each named with the nearest known one), then the schema check, which
+# also fills in the schema's defaults (those of config.yaml) for what is left out.
 with open(os.path.join(WSSS_DIR, "schemas", "config.schema.yaml")) as _schema:
     CONFIG_PROBLEMS = config_problems(config, yaml.safe_load(_schema))
 if CONFIG_PROBLEMS:
     raise ValueError("invalid configuration:\n" + "\n".join(CONFIG_PROBLEMS))
 validate(config, "schemas/config.schema.yaml", set_default=True)
+
+# Each training stage's section becomes its complete effective settings: config.yaml's, then your
+# layers' shared train:, then your layers' own section of the stage (wsss_core.config_layers).
+resolve_stages(config, CONFIG_LAYERS)
 
 # The device of every GPU rule and whether CUDA runs deterministic algorithms, in the environment
 # its script inherits (wsss_core.engine.device reads them): not params, so changing them re-runs nothing.
@@ -48,7 +63,7 @@ if workflow.is_main_process:
 
     from wsss_core.preflight import class_map_warnings, preflight, preflight_report
 
-    for _warning in class_map_warnings(config):
+    for _warning in class_map_warnings(config) + shadowed_settings(CONFIG_LAYERS, run_stages(config)):
         logger.warning(f"pre-flight warning: {_warning}")
     PREFLIGHT_PROBLEMS = preflight(config)
     if PREFLIGHT_PROBLEMS:
@@ -61,7 +76,7 @@ include: "rules/report_common.smk"
 
 wildcard_constraints:
     cam="pcam|scam",
-    model="joint|retrain|supervised|sonet(_finetuned)?-[a-z_]+-[a-z_]+|ablation-[a-z_]+",
+    model="joint|retrain|supervised|(sonet(_finetuned)?|deeplabv3)-[a-z_]+-[a-z_]+|ablation-[a-z_]+",
     variant="|".join(ABLATION_VARIANTS),
     split="[^/]+",
     setting="none|overlapping|non_overlapping|saliency",
@@ -83,6 +98,11 @@ localrules:
     o_plus_v,
     supervised,
     sonet_supervised,
+    sonet_table1,
+    sonet_table2,
+    sonet_table3,
+    sonet_table5,
+    sonet_fig3c,
     validate,
     voc_test,
 
@@ -98,6 +118,7 @@ include: "rules/refine.smk"
 include: "rules/evaluate.smk"
 include: "rules/objectness.smk"
 include: "rules/sonet.smk"
+include: "rules/sonet_tables.smk"
 include: "rules/gather.smk"
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_REVISION = "289f241"  # main before the performance work
@@ -88,9 +87,14 @@ def merge_config(base: dict, override: dict) -> dict:
 
 
 def load_config(config_file: Path | None) -> dict:
-    """The project's config.yaml overlaid with ``config_file`` (``None``: the defaults alone)."""
-    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
-    return merge_config(defaults, yaml.safe_load(config_file.read_text()) if config_file else {})
+    """The configuration of a run of ``config_file`` (``None``: the defaults alone), as the workflow makes it
+    (each stage's section holds its effective training settings)."""
+    from wsss_core.doctor import load_config as workflow_config
+
+    config, problems = workflow_config([config_file] if config_file else [], [])
+    if problems:
+        raise SystemExit("\n".join(problems))
+    return config
 
 
 def table(rows: Sequence[dict], columns: Sequence[str]) -> str:

@@ -12,7 +12,7 @@
 3. With ``--dag`` and snakemake importable: the sample DAG's wall time.
 4. The torch backend of the G_ca refresh's CRF_d (wsss_core.crf_torch) on a
    500 x 375 image of random colours (the largest bilateral grid): ms per
-   image, against the model of benchmarks/paper_dag_estimate.py.
+   image, against the model of wsss doctor (benchmarks/cost_table.py).
 
 ``--dry`` runs every part on the CPU at toy sizes (1-2 steps, 64 px), to
 check the script where no GPU is; its figures mean nothing. Results are
@@ -119,16 +119,12 @@ class _Utilisation(threading.Thread):
 
 def joint(run: Path, device: torch.device, dry: bool, work: Path) -> dict:
     """train_joint on a finished sample run's inputs, with the GPU's mean utilisation while it trains."""
-    import yaml
-
     from wsss_core.crf import CrfParams
     from wsss_core.ctlr.joint import train_joint
+    from wsss_core.doctor import load_config
 
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    sample = yaml.safe_load((REPO / "configs" / "voc12_sample.yaml").read_text())
-    for key, value in sample.items():
-        config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
-    train = {**config["train"], **config["joint"]["train"], **({"epochs": 1} if dry else {})}
+    config, _ = load_config([REPO / "configs" / "voc12_sample.yaml"], [])
+    train = {**config["joint"]["train"], **({"epochs": 1} if dry else {})}
     monitor = _Utilisation() if device.type == "cuda" else None
     if monitor is not None:
         monitor.start()

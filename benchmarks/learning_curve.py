@@ -122,7 +122,7 @@ class CtlrProbe:
 def train(stage: str, run: Path, config: dict, epochs: int, threads: int, tmp: Path, after_epoch: Callable[[nn.Module, int], None]) -> None:
     """Train ``stage`` (supervised | joint) of ``run`` for ``epochs`` epochs into ``tmp``, calling ``after_epoch``."""
     split = config["dataset"]["train_split"]
-    train_config = {**config["train"], **config[stage]["train"], "epochs": epochs}
+    train_config = {**config[stage]["train"], "epochs": epochs}
     if stage == "supervised":
         train_supervised(
             run / "dataset", split, tmp / "model.pt", tmp / "history.csv", model_config=config["model"],

@@ -28,8 +28,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import yaml
-from common import REPO, arguments, baseline_tree, header, run_snippet, table
+from common import REPO, arguments, baseline_tree, header, load_config, run_snippet, table
 
 TIMED_DEVICE = """
 import json, resource, sys, time
@@ -92,17 +91,9 @@ def _subset(run: Path, count: int, work: Path) -> Path:
     return subset
 
 
-def _inference(config_file: Path | None) -> dict:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    if config_file is not None:
-        for key, value in (yaml.safe_load(config_file.read_text()) or {}).items():
-            config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
-    return config
-
-
 def measure(args, run: Path, split: str, arrays: list[str], labels: bool, root_today: Path, work: Path) -> list[dict]:
     """Host CPU s/image and bytes/image of today's and the new predict on ``split``."""
-    config = _inference(args.config)
+    config = load_config(args.config)
     inference = config["inference"]
     settings = dict(scales=inference["scales"], flip=inference["flip"], max_side=inference["max_side"])
     dataset, checkpoint = str(_subset(run, args.images, work / split)), str(run / "checkpoints" / "joint.pt")
@@ -174,7 +165,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=30)
     args = parser.parse_args()
     args.run = args.run.resolve()
-    config = _inference(args.config)
+    config = load_config(args.config)
     variant = config["ctlr"]["prediction_variant"]
     header(f"Rule predict on {args.images} images per split of {args.run}")
     with baseline_tree(args.baseline) as today, tempfile.TemporaryDirectory() as tmp:

@@ -16,8 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from common import REPO, arguments, baseline_tree, header, run_snippet, table
-from predict import _inference
+from common import REPO, arguments, baseline_tree, header, load_config, run_snippet, table
 
 TODAY = """
 import json, time
@@ -63,12 +62,12 @@ def main() -> None:
                         help="what to train, each one joint stage (overlap: new with ca_refresh_overlap)")  # fmt: skip
     args = parser.parse_args()
     args.run = args.run.resolve()
-    config = _inference(args.config)
+    config = load_config(args.config)
     guidance = args.run / ("saliency" if config["guidance"]["method"] != "objectness" else "objectness")
     settings = dict(
         dataset=str(args.run / "dataset"), split=config["dataset"]["train_split"],
         init=str(args.run / "checkpoints" / "classifier.pt"), seg=str(args.run / "labels" / "initial_pcam"),
-        prior=str(guidance), train={**config["train"], **config["joint"]["train"]}, crf=config["crf"]["class_agnostic"],
+        prior=str(guidance), train=config["joint"]["train"], crf=config["crf"]["class_agnostic"],
         threshold=config["labels"]["saliency_fg_threshold"], every=args.every or config["joint"]["ca_refresh_every"],
         max_side=config["inference"]["max_side"], threads=args.threads,
     )  # fmt: skip

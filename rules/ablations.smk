@@ -34,6 +34,7 @@ use rule train_joint as train_ablation with:
         ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
         ca_refresh_crf=config["joint"]["ca_refresh_crf"],
         ca_refresh_prediction=refresh_prediction("joint"),
+        ca_labels=config["joint"]["ca_labels"],
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
@@ -75,9 +76,7 @@ use rule evaluate_pseudo_labels as evaluate_guidance_labels with:
     params:
         split=TRAIN_SPLIT,
         names={
-            f"{kind}__{setting}": f"{SONET_LABEL_NAMES[kind]} ("
-            + ("saliency" if setting == "saliency" else f"objectness, {setting.replace('_', '-')}")
-            + ")"
+            f"{kind}__{setting}": label_set_name(kind, setting)
             for kind in GUIDANCE_KINDS
             for setting in GUIDANCE_SETTINGS
         },

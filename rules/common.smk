@@ -9,7 +9,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [WSSS_DIR, os.environ.ge
 
 # Snakemake puts the workflow directory on sys.path, so the Snakefile imports this checkout's wsss_core too.
 from wsss_core.ctlr.refresh import refresh_prediction as ctlr_refresh_prediction
+from wsss_core.data.layout import VOC_TEST
 from wsss_core.data.split_size import split_size_hint
+from wsss_core.evaluate.sonet_tables import SYMBOLS, label_set_name
 from wsss_core.sharding import auto_shard_count, shard_names
 
 ENV = "../envs/wsss.yaml"
@@ -126,18 +128,46 @@ def eval_root():
     return shared_path("eval_validated_index") if EVAL_DATASET else dataset_root()
 
 
+# The VOC test split (target voc_test): its images have no public masks and its id list comes with
+# the test download (a registration on the evaluation server), so it is indexed on its own, only
+# when voc_test asks for it; the runs of every other target neither need nor check its list.
+VOC_TEST_LIST = config[EVALUATED_DATASET]["splits"].get(VOC_TEST) if config[EVALUATED_DATASET]["kind"] == "voc" else None
+
+
+def index_splits(name):
+    """The splits index_dataset indexes for dataset ``name``: its ``splits`` without the VOC test split."""
+    return {split: entry for split, entry in config[name]["splits"].items() if not (config[name]["kind"] == "voc" and split == VOC_TEST)}
+
+
+def split_root(split):
+    """The index predictions of ``split`` read: the VOC test split's own index, or :func:`eval_root`."""
+    return shared_path("test_index") if VOC_TEST_LIST is not None and split == VOC_TEST else eval_root()
+
+
 def precomputed_guidance():
     """The directory of precomputed guidance maps validate_inputs checks; none for the other methods."""
     return data_path(config["guidance"]["dir"]) if config["guidance"]["method"] == "precomputed" else []
 
 
+def saliency_method():
+    """How extract_saliency makes its maps: guidance.method; with objectness guidance, the saliency maps SONet's
+    Fig. 3(c) compares with O, precomputed in sonet.saliency_dir (None: none given)."""
+    if config["guidance"]["method"] == "objectness":
+        return "precomputed" if config["sonet"]["saliency_dir"] else None
+    return config["guidance"]["method"]
+
+
 def saliency_source():
     """What extract_saliency reads besides the images: precomputed maps or an ONNX model."""
-    method = config["guidance"]["method"]
+    method = saliency_method()
     if method == "precomputed":
-        return data_path(config["guidance"]["dir"])
+        return data_path(config["sonet"]["saliency_dir"] if config["guidance"]["method"] == "objectness" else config["guidance"]["dir"])
     if method == "onnx":
         return config["guidance"]["onnx"]["model"]
+    if method is None:
+        raise ValueError(
+            "SONet's Fig. 3(c) compares O with saliency maps: give them as sonet.saliency_dir (a directory of <id>.png maps)"
+        )
     return []
 
 
@@ -174,15 +204,9 @@ def objectness_source_input():
 
 
 OBJECTNESS_SETTINGS = ("non_overlapping", "overlapping")
-SONET_KINDS = ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore")
-# Table 1 names of the SONet pseudo labels: C_m, G^Cm, B, G^B and G^B_ign (ignore strategy)
-SONET_LABEL_NAMES = {
-    "cam": "C_m",
-    "cam_objectness": "G^Cm",
-    "box": "B",
-    "box_objectness": "G^B",
-    "box_objectness_ignore": "G^B_ign",
-}
+# the SONet pseudo labels of Table 1(a) (C_m, G^Cm, B, G^B, G^B_ign: SYMBOLS) and, for Table 5(b), G^B with SDI's ignore region
+TABLE1_KINDS = ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore")
+SONET_KINDS = (*TABLE1_KINDS, "box_objectness_sdi")
 
 
 def dataset_has_boxes(name="dataset"):
@@ -199,7 +223,7 @@ def dataset_has_boxes(name="dataset"):
 
 # the SONet supervisions and pseudo-label kinds this dataset allows
 SONET_SUPERVISIONS = ("image", "box") if dataset_has_boxes() else ("image",)
-SONET_DATASET_KINDS = tuple(kind for kind in SONET_KINDS if "box" in SONET_SUPERVISIONS or not kind.startswith("box"))
+SONET_DATASET_KINDS = tuple(kind for kind in TABLE1_KINDS if "box" in SONET_SUPERVISIONS or not kind.startswith("box"))
 if config["method"] == "sonet" and config["supervision"] not in SONET_SUPERVISIONS:
     raise ValueError(
         f"supervision: box needs object boxes, and dataset {config.get('data_root')!r} (kind "
@@ -214,6 +238,11 @@ def sonet_label_sets():
         for kind in SONET_DATASET_KINDS
         for setting in (OBJECTNESS_SETTINGS if "objectness" in kind else ("none",))
     }
+
+
+def sonet_objectness_setting(setting):
+    """The objectness maps O a SONet on labels of ``setting`` learns: that objectness network's, else the configured one."""
+    return setting if setting in OBJECTNESS_SETTINGS else config["guidance"]["objectness_setting"]
 
 
 def sonet_models(supervision):
@@ -247,9 +276,9 @@ def eval_sonet_label_inputs(wildcards):
 
 
 def train_settings(stage):
-    """The shared training section overlaid with the stage's own overrides; with seeds, a function of
-    the job's seed, which replaces the stage's train.seed."""
-    settings = {**config["train"], **config[stage]["train"]}
+    """The stage's effective training settings (its section, completed by the Snakefile's resolve_stages);
+    with seeds, a function of the job's seed, which replaces the stage's train.seed."""
+    settings = config[stage]["train"]
     if not SEEDS:
         return settings
     return lambda wildcards: {**settings, "seed": int(wildcards.seed)}
@@ -297,3 +326,12 @@ def shard_parts(relative, name=None, shared=False):
         return expand(shard_path(relative, shared), shard=split_shards(split, dataset), **dict(wildcards.items()))
 
     return parts
+
+
+def paper_table_source(wildcards):
+    """What SONet's paper table {table} is written from: the label tables' pseudo-label scores, the model tables' evaluation."""
+    if wildcards.table == "table1a":
+        return run_path("metrics/sonet_pseudo_labels.csv")
+    if wildcards.table == "fig3c":
+        return run_path("metrics/ablations/guidance_labels.csv")
+    return run_path(f"metrics/sonet_models_{wildcards.table}.csv")

@@ -60,7 +60,7 @@ use rule train_sonet as finetune_sonet with:
         history=run_path("train_logs/sonet_finetuned-{kind}-{setting}.csv"),
     params:
         split=EVAL_TRAIN_SPLIT,
-        train={**train_settings("sonet"), **config["finetune"]["train"]},
+        train=train_settings("finetune"),
     log:
         run_path("logs/finetune_sonet-{kind}-{setting}.log"),
     benchmark:
@@ -92,7 +92,7 @@ rule sonet_cross_dataset_table:
     params:
         # (setting, Table 1 name of the labels, model) of each row
         rows=[
-            (CROSS_DATASET_SETTINGS[transfer], SONET_LABEL_NAMES[model.split("-")[1]], model)
+            (CROSS_DATASET_SETTINGS[transfer], SYMBOLS[model.split("-")[1]], model)
             for transfer, models in CROSS_DATASET_MODELS.items()
             for model in models
         ],

@@ -33,7 +33,7 @@ if INDEXED_DATASETS:
             index="|".join(INDEXED_DATASETS),
         params:
             kind=lambda wildcards: config[wildcards.index]["kind"],
-            splits=lambda wildcards: config[wildcards.index]["splits"],
+            splits=lambda wildcards: index_splits(wildcards.index),
             holdout=lambda wildcards: config[wildcards.index]["holdout"],
             mask_cache=lambda wildcards: config[wildcards.index]["mask_cache"],
             # openimages (a training dataset only): the class map and the class-description file
@@ -49,3 +49,25 @@ if INDEXED_DATASETS:
             ENV
         script:
             "../workflow_scripts/index_dataset.py"
+
+
+# The VOC test split (target voc_test) in an index of its own, from its id list: only voc_test needs it.
+if VOC_TEST_LIST is not None:
+
+    use rule index_dataset as index_test_split with:
+        input:
+            data_root=dataset_tree(EVALUATED_DATASET),
+            id_list=os.path.normpath(os.path.join(dataset_tree(EVALUATED_DATASET), VOC_TEST_LIST)),
+        output:
+            directory(shared_path("test_index")),
+        params:
+            kind="voc",
+            splits={VOC_TEST: VOC_TEST_LIST},
+            holdout=None,
+            mask_cache=None,
+            class_map=None,
+            class_descriptions=None,
+        log:
+            shared_path("logs/index_test_split.log"),
+        benchmark:
+            shared_path("benchmarks/index_test_split.tsv")

@@ -3,7 +3,7 @@
 
 rule predict:
     input:
-        dataset=eval_root(),
+        dataset=lambda wildcards: split_root(wildcards.split),
         checkpoint=run_path("checkpoints/{model}.pt"),
     output:
         predictions=run_path("predictions/{model}/{split}.h5"),
@@ -62,7 +62,7 @@ ruleorder: predict_train > predict
 
 rule postprocess_crf:
     input:
-        dataset=eval_root(),
+        dataset=lambda wildcards: split_root(wildcards.split),
         predictions=run_path("predictions/{model}/{split}.h5"),
     output:
         crf=directory(shard_path("segmentation/{model}/{split}/{shard}/crf")),
@@ -209,7 +209,7 @@ rule weak_vs_full:
 
 rule export_voc_test:
     input:
-        dataset=eval_root(),
+        dataset=split_root("test"),
         labels=run_path("segmentation/retrain/test/ms_crf"),
     output:
         directory(run_path("VOC2012/Segmentation/comp6_test_cls")),

@@ -19,6 +19,7 @@ rule train_joint:
         ca_refresh_overlap=config["joint"]["ca_refresh_overlap"],
         ca_refresh_crf=config["joint"]["ca_refresh_crf"],
         ca_refresh_prediction=refresh_prediction("joint"),
+        ca_labels=config["joint"]["ca_labels"],
         ca_prior_threshold=config["labels"]["saliency_fg_threshold"],
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],
@@ -55,6 +56,7 @@ use rule train_joint as retrain with:
         ca_refresh_overlap=config["retrain"]["ca_refresh_overlap"],
         ca_refresh_crf=config["retrain"]["ca_refresh_crf"],
         ca_refresh_prediction=refresh_prediction("retrain"),
+        ca_labels=config["retrain"]["ca_labels"],
         ca_prior_threshold=0.5,  # G_ca^ref is binary (0/255); any threshold in (0, 1) keeps it
         crf=config["crf"]["class_agnostic"],
         max_side=config["inference"]["max_side"],

@@ -91,7 +91,7 @@ def training_panels():
             ["GT", "gt", None],
             ["objectness O", "heat", first_seed_path(f"objectness/{SONET_SETTING}")],
             ["sCAM", "scam", None],
-            *[[SONET_LABEL_NAMES[kind], "labels", sonet_label(kind)] for kind in kinds],
+            *[[SYMBOLS[kind], "labels", sonet_label(kind)] for kind in kinds],
         ]
     return [
         ["image", "image", None],

@@ -5,12 +5,12 @@
 rule extract_saliency:
     input:
         dataset=dataset_root(),
-        source=saliency_source(),
+        source=lambda wildcards: saliency_source(),  # when planned: objectness runs have no saliency unless Fig. 3(c) asks
     output:
         saliency=directory(shard_path("saliency/{shard}", shared=True)),
     params:
         split=TRAIN_SPLIT,
-        method=config["guidance"]["method"],
+        method=saliency_method(),
         options=config["guidance"]["params"],
         onnx={key: value for key, value in config["guidance"]["onnx"].items() if key != "model"},
     threads: config["threads"]["per_image"]

@@ -1,7 +1,10 @@
 # SONet: pseudo labels from CAMs or boxes with objectness (Eq. 2-3), the segmentation network
 # with its objectness module (Sec. 2.2, Eq. 4-5), and the tables of Table 1 (a) and (b).
 
-SONET_MODEL = {key: config["sonet"][key] for key in ("arch", "objectness_width", "backbone_weights")}
+SONET_MODEL = {
+    **{key: config["sonet"][key] for key in ("arch", "objectness_width", "backbone_weights")},
+    "output_stride": config["sonet"]["feature_stride"],
+}
 # The G^B SONet of Table 4, compared with the same network trained on ground truth (target sonet_supervised).
 SONET_GB_MODEL = f"sonet-box_objectness-{config['guidance']['objectness_setting']}"
 
@@ -18,6 +21,7 @@ rule sonet_labels:
         objectness_threshold=config["sonet"]["objectness_threshold"],
         alpha=config["sonet"]["alpha"],
         inner_fraction=config["sonet"]["inner_fraction"],
+        sdi_inner_fraction=config["sonet"]["sdi_inner_fraction"],
     threads: config["threads"]["per_image"]
     resources:
         mem_mb=config["mem_mb"]["per_image"],
@@ -35,7 +39,8 @@ rule train_sonet:
     input:
         dataset=dataset_root(),
         seg_labels=run_path("labels/sonet/{kind}/{setting}"),
-        objectness=run_path(f"objectness/{config['guidance']['objectness_setting']}"),
+        # O of the objectness branch: the objectness network of the labels (SONet-O: the non-overlapping one)
+        objectness=lambda wildcards: run_path(f"objectness/{sonet_objectness_setting(wildcards.setting)}"),
     output:
         checkpoint=run_path("checkpoints/sonet-{kind}-{setting}.pt"),
         history=run_path("train_logs/sonet-{kind}-{setting}.csv"),
@@ -70,7 +75,7 @@ use rule evaluate_pseudo_labels as evaluate_sonet_labels with:
     params:
         split=TRAIN_SPLIT,
         names={
-            name: SONET_LABEL_NAMES[kind] + ("" if setting == "none" else f" ({setting.replace('_', '-')})")
+            name: label_set_name(kind, setting)
             for name, (kind, setting) in sonet_label_sets().items()
         },
         fg_threshold=None,
@@ -98,10 +103,16 @@ use rule evaluate as evaluate_sonet with:
         run_path("benchmarks/evaluate_sonet_{supervision}.tsv")
 
 
-# Table 4: the same network fully supervised (ground-truth masks; O = their object / background reduction).
+# Tables 2-4's fully supervised baseline: plain DeepLabv3 (SONet's network without the objectness
+# branch) on the ground-truth masks.
 use rule train_sonet as train_sonet_supervised with:
     input:
         dataset=dataset_root(),
+    params:
+        split=TRAIN_SPLIT,
+        model={**SONET_MODEL, "objectness_branch": False},
+        train=train_settings("sonet"),
+        objectness_threshold=config["sonet"]["objectness_threshold"],
     output:
         checkpoint=run_path("checkpoints/sonet-supervised-none.pt"),
         history=run_path("train_logs/sonet-supervised-none.csv"),

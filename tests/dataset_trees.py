@@ -191,9 +191,16 @@ def write_coco_tree(root: Path, counts: dict[str, int], saliency_dir: str, size:
     return root
 
 
-def write_coco_stuff_tree(root: Path, split: str, count: int, size: tuple[int, int] = (48, 64), seed: int = 5) -> Path:
+COCO_GIRAFFE = 25  # a COCO thing of no VOC class
+
+
+def write_coco_stuff_tree(
+    root: Path, split: str, count: int, size: tuple[int, int] = (48, 64), seed: int = 5, giraffes: int = 0
+) -> Path:
     """A COCO-Stuff tree (objectness source, ``objectness.source_kind: coco_stuff``): ``images/<split>/<id>.jpg`` and
-    stuff-thing maps ``annotations/<split>/<id>.png`` (drawn things = COCO category id - 1 on grass, a 255 border)."""
+    stuff-thing maps ``annotations/<split>/<id>.png`` (drawn things = COCO category id - 1 on grass, a 255 border).
+    The last ``giraffes`` of the ``count`` images show their things as giraffes, no VOC class: the non-overlapping
+    subset (Eq. 1) of a VOC run."""
     rng = np.random.default_rng(seed)
     (root / "images" / split).mkdir(parents=True)
     (root / "annotations" / split).mkdir(parents=True)
@@ -201,7 +208,7 @@ def write_coco_stuff_tree(root: Path, split: str, count: int, size: tuple[int, i
         image, objects = _draw_scene(rng, size)
         stuffthing = np.full(size, COCO_STUFF_GRASS, dtype=np.uint8)
         for name, x0, y0, x1, y1 in objects:
-            stuffthing[y0:y1, x0:x1] = COCO_IDS[name] - 1
+            stuffthing[y0:y1, x0:x1] = (COCO_GIRAFFE if number > count - giraffes else COCO_IDS[name]) - 1
         stuffthing[0] = 255
         cv2.imwrite(str(root / "images" / split / f"{number:012d}.jpg"), image)
         cv2.imwrite(str(root / "annotations" / split / f"{number:012d}.png"), stuffthing)

@@ -132,3 +132,84 @@ def test_the_version_is_in_one_place() -> None:
     assert f"## {__version__} (" in (REPO / "CHANGELOG.md").read_text()
     pyproject = (REPO / "pyproject.toml").read_text()
     assert 'dynamic = ["version"]' in pyproject and 'version = {attr = "wsss_core.__version__"}' in pyproject
+
+
+# the elements the theme and Markdown write; any other tag in a page is a placeholder such as <run> taken for HTML
+HTML_TAGS = {
+    "a", "abbr", "article", "aside", "b", "blockquote", "body", "br", "button", "circle", "code", "col", "colgroup", "dd",
+    "details", "div", "dl", "dt", "em", "figcaption", "figure", "footer", "form", "g", "h1", "h2", "h3", "h4", "h5", "h6",
+    "head", "header", "hr", "html", "i", "img", "input", "kbd", "label", "li", "link", "main", "mark", "meta", "nav",
+    "noscript", "ol", "p", "path", "pre", "script", "section", "small", "span", "strong", "style", "sub", "summary", "sup",
+    "svg", "table", "tbody", "td", "template", "th", "thead", "title", "tr", "ul",
+}  # fmt: skip
+# run in each page once it is laid out: the code blocks wider than their box, into an attribute --dump-dom shows
+CLIPPED = """<script>window.addEventListener("load", () => {
+  const clipped = [...document.querySelectorAll("pre > code")].filter((e) => e.scrollWidth > e.clientWidth + 1);
+  document.body.setAttribute("data-clipped", JSON.stringify(clipped.map((e) => e.textContent.slice(0, 100))));
+});</script>"""
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+
+def test_every_page_renders_without_lost_placeholders_clipped_commands_or_broken_links(site: Path) -> None:
+    """Every page of the built manual in headless Chromium (a 1280 px wide window): no unknown element (a `<run>`
+    of the text taken for a tag), no code block wider than the page's column, no link to a missing page or anchor."""
+    require_chromium()
+    pages = sorted(path for path in site.rglob("index.html") if "assets" not in path.parts)
+    assert len(pages) >= 15
+    problems = []
+    for page in pages:
+        probe = page.with_name("clipped-probe.html")
+        probe.write_text(page.read_text().replace("</body>", CLIPPED + "</body>"))
+        dom = chromium("--window-size=1280,900", "--dump-dom", probe.as_uri()).stdout
+        probe.unlink()
+        name = page.parent.relative_to(site).as_posix() or "index"
+        tags = _Tags()
+        tags.feed(dom)
+        problems += [f"{name}: a <{tag}> element (a placeholder lost as HTML?)" for tag in sorted(tags.tags - HTML_TAGS)]
+        clipped = re.search(r'data-clipped="([^"]*)"', dom)
+        assert clipped is not None, f"{name}: the layout probe did not run"
+        problems += [f"{name}: clipped code line: {line}" for line in re.findall(r"&quot;(.*?)&quot;", clipped.group(1))]
+        problems += [f"{name}: broken link {link}" for link in _broken_links(page, dom, site)]
+    assert problems == []
+
+
+# a duration or a memory figure: what the cost table holds
+COST_FIGURE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:ms|s|seconds?|min|minutes?|h|hours?|GiB)\b")
+EVIDENCE_PAGES = {"benchmarks.md", "study.md"}  # dated measurements (BENCHMARKS.md, STUDY.md), not what a run costs
+
+
+def test_costs_come_from_the_one_table_written_by_the_doctor() -> None:
+    """The README, the configs' page and the manual quote no duration or memory figure of their own: the cost table
+    (docs/includes/costs.md, written by benchmarks/cost_table.py from wsss doctor) holds them, and the page that
+    shows costs includes it."""
+    pages = [REPO / "README.md", REPO / "configs" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    figures = []
+    for page in pages:
+        if page.name in EVIDENCE_PAGES:
+            continue
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            figures += [f"{page.relative_to(REPO)}:{number}: {match.group(0)}" for match in COST_FIGURE.finditer(line)]
+    assert figures == []
+    table = (REPO / "docs" / "includes" / "costs.md").read_text()
+    assert table.startswith("<!-- written by benchmarks/cost_table.py") and COST_FIGURE.search(table)
+    shipped = {path.stem for path in (REPO / "configs").glob("*.yaml")} | {"config.yaml"}
+    assert {row.split("`")[1] for row in table.splitlines() if row.startswith("| `")} == shipped
+    assert '--8<-- "docs/includes/costs.md"' in (REPO / "docs" / "reproduce.md").read_text()
+
+
+def test_getting_started_shows_the_demos_measured_numbers(site: Path) -> None:
+    """The checked-in table of the demo over three seeds (benchmarks/demo_table.py), on the page, no placeholder."""
+    table = (REPO / "docs" / "includes" / "demo_results.md").read_text()
+    assert table.startswith("<!-- written by benchmarks/demo_table.py")
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) == 8 and all(re.search(r"\| \d+\.\d \+- \d+\.\d \(3 seeds\) \|$", row) for row in rows)
+    page = (site / "getting-started" / "index.html").read_text()
+    assert "CTLR-refined" in page and "(3 seeds)" in page and "&lt;initial&gt;" not in page and "<initial>" not in page

@@ -6,7 +6,7 @@ that mirrors the repository's (config.yaml, configs/, profiles/, .venv), with
 ``make -n`` (``--report FILE``, which packs finished outputs, is left out
 of the dry run; in a directory with a Snakefile of its own, the extending example, that
 Snakefile runs with this checkout as its module). Data paths (``data_root=/data/<name>``, the sample's
-``../shared/data/voc12_sample``) point at trees of empty files of the right
+``data/voc12_sample``) point at trees of empty files of the right
 layout, so the dry runs plan the whole DAG without the data.
 """
 
@@ -26,6 +26,7 @@ from workflow_helpers import (
     REPO,
     RESNET38_WEIGHTS,
     RESNET50_WEIGHTS,
+    RESNET101_WEIGHTS,
     empty_cityscapes_tree,
     empty_coco_tree,
     empty_openimages_tree,
@@ -111,9 +112,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, paper_weights: dict[str, P
         write_gray(data / "my_images" / "saliency" / image.name, np.full((32, 32), 128, np.uint8))
     for folder in ("images/train2017", "annotations/train2017"):  # the paper SONet configs' objectness.source_root
         (work / "data" / "cocostuff" / folder).mkdir(parents=True)
-    link_weights(work, paper_weights, RESNET38_WEIGHTS, RESNET50_WEIGHTS)
+    link_weights(work, paper_weights, RESNET38_WEIGHTS, RESNET50_WEIGHTS, RESNET101_WEIGHTS)
     empty_voc_tree(work / "data" / "VOC2012")  # configs/openimages_to_voc12_sonet.yaml: eval_dataset.data_root
-    sample = empty_voc_tree(root / "shared" / "data" / "voc12_sample")  # configs/voc12_sample.yaml: ../shared/data/voc12_sample
+    sample = empty_voc_tree(work / "data" / "voc12_sample")  # configs/voc12_sample.yaml: data/voc12_sample
     (sample / "train.txt").write_text((sample / "ImageSets" / "Segmentation" / "train.txt").read_text())  # the sample's id list
     return work
 

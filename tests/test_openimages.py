@@ -21,6 +21,7 @@ from workflow_helpers import (
     RESNET50_WEIGHTS,
     empty_openimages_tree,
     empty_voc_tree,
+    job_counts,
     link_weights,
 )
 
@@ -145,8 +146,9 @@ def test_file_errors_name_the_file(openimages_root: Path, tmp_path: Path) -> Non
         index_openimages(openimages_root, tmp_path / "index", splits=SPLITS)
 
 
-def test_cross_dataset_config_names_what_it_lacks_when_the_workflow_starts(tmp_path: Path, paper_weights: dict[str, Path]) -> None:
-    """configs/openimages_to_voc12_sonet.yaml without the eval tree's boxes, or targets o_to_v / o_plus_v without eval_dataset."""
+def _cross_dataset_run(tmp_path: Path, paper_weights: dict[str, Path]) -> tuple[Path, list[str]]:
+    """A work directory for configs/openimages_to_voc12_sonet.yaml (its VOC tree, COCO-Stuff source and weights, empty
+    files) and the dry run of its target o_plus_v there, up to its --config items (data_root given)."""
     work = tmp_path / "work"
     empty_voc_tree(work / "data" / "VOC2012")
     for folder in ("images/train2017", "annotations/train2017"):
@@ -157,9 +159,24 @@ def test_cross_dataset_config_names_what_it_lacks_when_the_workflow_starts(tmp_p
         sys.executable, "-m", "snakemake", "o_plus_v", "-s", str(REPO / "Snakefile"), "-d", str(work), "-n", "--cores", "2",
         "--configfile", str(REPO / "configs" / "openimages_to_voc12_sonet.yaml"), "--config", f"data_root={data_root}",
     ]  # fmt: skip
+    return work, command
+
+
+def test_cross_dataset_config_names_what_it_lacks_when_the_workflow_starts(tmp_path: Path, paper_weights: dict[str, Path]) -> None:
+    """configs/openimages_to_voc12_sonet.yaml without the eval tree's boxes, or targets o_to_v / o_plus_v without eval_dataset."""
+    work, command = _cross_dataset_run(tmp_path, paper_weights)
     shutil.rmtree(work / "data" / "VOC2012" / "Annotations")
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode != 0 and "need the boxes of eval_dataset" in result.stdout + result.stderr
-    plain = [*command[:command.index("--configfile")], "--config", f"data_root={data_root}"]
+    plain = [*command[:command.index("--configfile")], *command[command.index("--config"):]]
     result = subprocess.run(plain, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode != 0 and "targets o_to_v / o_plus_v evaluate on a second dataset" in result.stdout + result.stderr
+
+
+def test_the_cross_dataset_config_plans_over_seeds(tmp_path: Path, paper_weights: dict[str, Path]) -> None:
+    """configs/openimages_to_voc12_sonet.yaml with seeds: every fine-tuning job once per seed, with that seed."""
+    _, command = _cross_dataset_run(tmp_path, paper_weights)
+    result = subprocess.run([*command, "seeds=[0,1]"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    assert counts["finetune_sonet"] == 2 * 2 and counts["train_sonet"] == 3 * 2 and counts["train_objectness"] == 2

@@ -215,8 +215,8 @@ def test_the_weak_tables_come_before_the_supervised_reference(finished_run: Path
     workdir = tmp_path / "workflow"
     shutil.copytree(finished_run, workdir, symlinks=True)
     config = write_config(workdir / "both.yaml", merge(TINY, {"supervised": {"train": {"epochs": 1}}}))
-    # the retrained model and everything after it are pending next to the whole supervised chain
-    result = run_snakemake(workdir, "all", "supervised", "--forcerun", "retrain", "--configfile", str(config))
+    # the retrained model and everything after it are pending next to the whole supervised chain, one GPU job at a time
+    result = run_snakemake(workdir, "all", "supervised", "--forcerun", "retrain", "--resources", "gpu=1", "--configfile", str(config))
     started = re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, flags=re.MULTILINE)
     assert {"retrain", "evaluate", "train_supervised"} <= set(started), started
     assert started.index("train_supervised") > started.index("evaluate"), started

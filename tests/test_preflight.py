@@ -14,8 +14,9 @@ import pytest
 import torch
 import yaml
 from snakemake.utils import validate
-from workflow_helpers import REPO, SNAKEMAKE, empty_voc_tree, merge, write_config
+from workflow_helpers import REPO, RESNET38_WEIGHTS, SNAKEMAKE, empty_voc_tree, link_weights, merge, write_config
 
+from wsss_core.doctor import load_config
 from wsss_core.models.backbones import build_backbone
 from wsss_core.preflight import class_map_warnings, preflight
 
@@ -63,7 +64,7 @@ def test_a_missing_weights_file_is_named(voc: dict, tmp_path: Path) -> None:
 def test_a_misspelt_backbone_option_is_named_with_the_option_meant(voc: dict) -> None:
     problems = preflight(merged({**voc, "model": {"backbone": "resnet38", "backbone_options": {"weight": "x.pth"}}}))
     assert problems == [
-        "model.backbone_options.weight: not an option of backbone resnet38 (did you mean 'weights'? options: weights, frozen_bn)"
+        "model.backbone_options.weight: not an option of backbone resnet38 (did you mean 'weights'? options: weights, frozen_bn, frozen_layers)"
     ]
 
 
@@ -148,3 +149,45 @@ def test_every_problem_at_once_in_one_message_before_any_job(tmp_path: Path) -> 
     for problem, line in zip(message[1:6], lines):
         assert problem.startswith(line), (problem, line)
     assert not (workdir / "results").exists()
+
+
+def test_the_voc_test_list_is_needed_by_voc_test_alone(
+    tmp_path: Path, paper_weights: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """configs/voc12_paper.yaml on a tree without ImageSets/Segmentation/test.txt (the test download needs a
+    registration): `all` and `supervised` start; `voc_test` names the missing list, in the doctor and in the workflow."""
+    workdir = tmp_path / "work"
+    link_weights(workdir, paper_weights, RESNET38_WEIGHTS)
+    monkeypatch.chdir(workdir)  # where the config's weights file lies
+    tree = empty_voc_tree(tmp_path / "VOC2012")
+    test_list = tree / "ImageSets" / "Segmentation" / "test.txt"
+    test_list.unlink()
+    config = REPO / "configs" / "voc12_paper.yaml"
+    merged_config, problems = load_config([config], [f"data_root={tree}"])
+    assert problems == []
+    assert preflight(merged_config, ["all", "supervised"]) == []
+    assert preflight(merged_config, ["all", "voc_test"]) == [
+        f"{test_list}: id list of split 'test' (target voc_test reads it; the test download has it) not found"
+    ]
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", "-n",
+               "--configfile", str(config), "--config", f"data_root={tree}", "--"]  # fmt: skip
+    planned = subprocess.run([*command, "all", "supervised"], capture_output=True, text=True, timeout=300)
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    assert "index_test_split" not in planned.stdout
+    refused = subprocess.run([*command, "voc_test"], capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "index_test_split" in refused.stdout + refused.stderr
+    assert str(test_list) in refused.stdout + refused.stderr
+
+
+def test_a_holdout_of_a_dataset_kind_without_id_lists_is_refused(tmp_path: Path) -> None:
+    """Only a voc dataset's id lists are split by dataset.holdout; a folder gives each image's split in image_labels.csv."""
+    folder = tmp_path / "my_images"
+    folder.mkdir()
+    for name in ("classes.txt", "image_labels.csv"):
+        (folder / name).touch()
+    config = merged({"data_root": str(folder), "dataset": {"kind": "folder", "holdout": {"from": "train", "to": "val", "fraction": 0.2}}})
+    assert preflight(config) == [
+        "dataset.holdout: only a voc dataset takes one (a folder dataset gives each image's split itself: the split column of image_labels.csv)"
+    ]
+    config["dataset"]["holdout"] = None
+    assert preflight(config) == []

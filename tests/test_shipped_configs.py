@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from dataset_trees import (
     write_cityscapes_tree,
     write_coco_stuff_tree,
@@ -29,8 +30,9 @@ from dataset_trees import (
     write_voc_paper_tree,
     write_voc_tree,
 )
-from workflow_helpers import REPO, RESNET38_WEIGHTS, RESNET50_WEIGHTS, SNAKEMAKE, job_counts, link_weights, run_snakemake
+from workflow_helpers import REPO, RESNET38_WEIGHTS, RESNET50_WEIGHTS, RESNET101_WEIGHTS, SNAKEMAKE, job_counts, link_weights, run_snakemake
 
+from wsss_core.config_layers import STAGE_SECTIONS, header_targets, run_stages
 from wsss_core.cost.plan import PRICED_RULES, plan_run
 from wsss_core.cost.sizes import run_sizes
 from wsss_core.data.cityscapes import THINGS
@@ -41,18 +43,6 @@ from wsss_core.evaluate.cross_dataset import PAPER_TABLE_1C
 
 CONFIGS = REPO / "configs"
 MINIATURE = Path(__file__).resolve().parent / "configs" / "miniature.yaml"
-
-
-def header_targets(config: Path) -> list[str]:
-    """The targets of the commands in a config's header, in order (``all`` for a command that names none)."""
-    targets: list[str] = []
-    for line in config.read_text().splitlines():
-        match = re.match(r"^#\s+snakemake\s+(.*)$", line)
-        if match:
-            words = match.group(1).split()
-            named = [word for word in words[: next((i for i, w in enumerate(words) if w.startswith("-")), len(words))]]
-            targets += [target for target in (named or ["all"]) if target not in targets]
-    return targets
 
 
 def header_data_keys(config: Path) -> set[str]:
@@ -84,9 +74,16 @@ def _openimages_to_voc12_sonet(tmp: Path, workdir: Path, weights: dict[str, Path
     return {"data_root": write_openimages_tree(tmp / "openimages", 8)}
 
 
+def _voc12_sonet(tmp: Path, workdir: Path, weights: dict[str, Path]) -> dict[str, Path]:
+    """A VOC tree with XML boxes, a test split and DSS maps; COCO-Stuff with images of VOC classes and of none."""
+    link_weights(workdir, weights, RESNET50_WEIGHTS, RESNET101_WEIGHTS)
+    write_coco_stuff_tree(workdir / "data" / "cocostuff", "train2017", 8, giraffes=3)
+    return {"data_root": write_voc_paper_tree(tmp / "VOC2012", {"train_aug": 8, "val": 4, "test": 2}, "saliency_dss")}
+
+
 def _voc12_sample(tmp: Path, workdir: Path, weights: dict[str, Path]) -> dict[str, Path]:
-    """The sample's layout at its configured ../shared/data/voc12_sample: train.txt at the root, saliency/, no XML."""
-    root = write_voc_paper_tree(workdir.parent / "shared" / "data" / "voc12_sample", {"train": 15}, "saliency")
+    """The sample's layout at its configured data/voc12_sample (wsss prepare voc-sample): train.txt at the root, saliency/, no XML."""
+    root = write_voc_paper_tree(workdir / "data" / "voc12_sample", {"train": 15}, "saliency")
     (root / "ImageSets" / "Segmentation" / "train.txt").rename(root / "train.txt")
     shutil.rmtree(root / "ImageSets")
     shutil.rmtree(root / "Annotations")
@@ -127,10 +124,33 @@ def _cross_dataset_outputs(run: Path, planned: dict[str, int]) -> None:
     assert len(history) == 1 and np.isfinite(history["loss"]).all()
 
 
+def _voc12_sonet_outputs(run: Path, planned: dict[str, int]) -> None:
+    """SONet's VOC tables, each row named as in the paper and with the paper's number where it gives one; the test PNGs."""
+    rows = {
+        "sonet_table1a": ["C_m", "G^Cm_dagger", "G^Cm", "B", "G^B_dagger", "G^B"],
+        "sonet_table1b": ["C_m", "G^Cm_dagger", "G^Cm", "B", "G^B_dagger", "G^B"],
+        "sonet_table2": ["G^Cm_dagger", "G^Cm", "G^B_ign", "F"],
+        "sonet_table5a": ["G^Cm", "G^Cm", "G^B_ign", "G^B_ign"],
+        "sonet_table5b": ["G^B", "G^B_SDI", "G^B_ign"],
+        "sonet_fig3c": ["G^Cm (saliency)", "G^Cm_dagger", "G^Cm", "G^B (saliency)", "G^B_dagger", "G^B"],
+    }
+    for table, labels in rows.items():
+        assert pd.read_csv(run / "metrics" / f"{table}.csv")["labels"].tolist() == labels, table
+    assert pd.read_csv(run / "metrics" / "sonet_table1a.csv")["paper"].tolist() == [48.3, 63.5, 70.6, 60.2, 68.6, 76.6]
+    table2 = pd.read_csv(run / "metrics" / "sonet_table2.csv")
+    assert table2["row"].tolist() == ["SONet-O", "SONet", "SONet", "DeepLabv3"] and table2["paper_test"].tolist()[1:] == [71.5, 76.0, 78.8]
+    assert pd.read_csv(run / "metrics" / "sonet_table5a.csv")["model"].tolist()[0] == "deeplabv3-cam_objectness-overlapping"
+    assert planned["train_objectness"] == 2 and planned["train_deeplabv3"] == 2 and planned["train_sonet_supervised"] == 1
+    assert planned["export_sonet_test"] == 4
+    for model in ("sonet-cam_objectness-overlapping", "sonet-supervised-none"):
+        assert len(list((run / "voc_test" / model / "VOC2012" / "Segmentation" / "comp6_test_cls").glob("*.png"))) == 2
+
+
 OUTPUT_CHECKS: dict[str, Callable[[Path, dict[str, int]], None]] = {
     "voc12_paper": _voc12_paper_outputs,
     "cityscapes_sonet": _cityscapes_outputs,
     "openimages_to_voc12_sonet": _cross_dataset_outputs,
+    "voc12_sonet": _voc12_sonet_outputs,
 }
 
 TREES: dict[str, Callable[[Path, Path, dict[str, Path]], dict[str, Path]]] = {
@@ -138,6 +158,7 @@ TREES: dict[str, Callable[[Path, Path, dict[str, Path]], dict[str, Path]]] = {
     "coco14_paper": _coco14_paper,
     "cityscapes_sonet": _cityscapes_sonet,
     "openimages_to_voc12_sonet": _openimages_to_voc12_sonet,
+    "voc12_sonet": _voc12_sonet,
     "voc12_sample": _voc12_sample,
 }
 
@@ -167,6 +188,13 @@ CHAINS = {
          "eval_objectness_maps", "sonet_labels", "eval_sonet_labels", "train_sonet", "finetune_sonet", "predict",
          "postprocess_crf", "evaluate_sonet_cross_dataset", "sonet_cross_dataset_table"},
         ["sonet_segmentation_o_to_v", "sonet_cross_dataset"],
+    ),
+    "voc12_sonet": (
+        {"index_dataset", "index_test_split", "validate_inputs", "extract_saliency", "train_classifier", "dump_cams",
+         "train_objectness", "objectness_maps", "sonet_labels", "train_sonet", "train_deeplabv3", "train_sonet_supervised",
+         "predict", "postprocess_crf", "evaluate_sonet_labels", "evaluate_guidance_labels", "evaluate_sonet_table",
+         "sonet_paper_table", "export_sonet_test"},
+        ["sonet_table1a", "sonet_table1b", "sonet_table2", "sonet_table5a", "sonet_table5b", "sonet_fig3c"],
     ),
     "voc12_sample": (
         {"index_dataset", "validate_inputs", "extract_saliency", "train_classifier", "dump_cams", "fuse_initial_labels",
@@ -232,6 +260,12 @@ def test_shipped_config_runs_end_to_end_in_miniature(
 
     _the_price_plans_the_dag(config, paths, targets, planned, workdir, monkeypatch)
     run = workdir / "results" / name
+    # the run's stored configuration holds each stage's effective settings, those `wsss config` resolves
+    merged, _ = load_config([config, MINIATURE], [f"{key}={value}" for key, value in paths.items()])
+    stored = yaml.safe_load((run / "config.yaml").read_text())
+    for stage in run_stages(merged):
+        section = STAGE_SECTIONS[stage][-1].split(".")[0]
+        assert stored[section]["train"] == merged[section]["train"], stage
     for table in tables:
         frame = pd.read_csv(run / "metrics" / f"{table}.csv")
         assert len(frame) > 0, table

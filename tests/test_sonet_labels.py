@@ -269,3 +269,23 @@ def test_read_boxes_validates_columns_classes_and_coordinates(tmp_path: Path):
         read_boxes(path)
     with pytest.raises(InputError, match="file not found"):
         read_boxes(tmp_path / "none.csv")
+
+
+def test_sdi_ignore_region_keeps_every_boxs_inner_share_and_ignores_its_ring():
+    """Table 5(b), G^B_SDI: each box (the largest too) keeps the inner 20 % of its area, the rest of it is 255."""
+    boxes = [(1, 0, 0, 20, 20), (2, 30, 0, 40, 10)]  # apart: no overlap, the paper's strategy would ignore nothing
+    labels = box_labels(boxes, (20, 40), None, ignore=False, sdi_inner_fraction=0.2)
+    for cls, x0, y0, x1, y1 in boxes:
+        ix0, iy0, ix1, iy1 = inner_box(x0, y0, x1, y1, 0.2)
+        inner = labels[iy0:iy1, ix0:ix1]
+        assert (inner == cls).all() and inner.size == pytest.approx(0.2 * (x1 - x0) * (y1 - y0), abs=x1 - x0)
+        ring = labels[y0:y1, x0:x1].copy()
+        ring[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = 0
+        assert set(np.unique(ring)) == {0, 255}
+    assert (labels[:, 20:30] == 0).all()
+    plain = box_labels(boxes, (20, 40), None, ignore=True)
+    assert not (plain == 255).any()
+    objectness = np.zeros((20, 40))
+    assert (box_labels(boxes, (20, 40), objectness, ignore=False, sdi_inner_fraction=0.2) == 0).all()
+    with pytest.raises(ValueError, match="choose one ignore strategy"):
+        box_labels(boxes, (20, 40), None, ignore=True, sdi_inner_fraction=0.2)

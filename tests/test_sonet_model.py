@@ -55,6 +55,8 @@ def test_outputs_have_the_input_size(model: SONet):
         "arch": "deeplabv3_mobilenet_v3_large",
         "objectness_width": 16,
         "backbone_weights": None,
+        "output_stride": None,
+        "objectness_branch": True,
     }
     assert isinstance(model.backbone, nn.Module)
 

@@ -30,13 +30,14 @@ TINY = {
     "objectness": {"train": {"epochs": 1, "batch_size": 4}},
     "sonet": {"train": {"epochs": 1}},
     "inference": {"scales": [0.75, 1.0], "flip": True},
-    "threads": {"train": 2, "per_image": 2},
+    "threads": {"train": 1, "per_image": 2},  # one thread a training job: independent trainings run side by side
     "mem_mb": {"train": 2000, "inference": 1500, "per_image": 1000},  # what tiny jobs ask of a small test node
 }
 
 # The weights files the paper configs name, relative to the working directory (conftest.py: paper_weights).
 RESNET38_WEIGHTS = "weights/ilsvrc-cls_rna-a1_cls1000_ep-0001.pth"
 RESNET50_WEIGHTS = "weights/resnet50-11ad3fa6.pth"
+RESNET101_WEIGHTS = "weights/resnet101-cd907fc2.pth"
 
 # What differs between two runs of the same DAG by nature: timings, logs, the shards' parts, the stored run configuration.
 RUN_SPECIFIC = ("logs", "benchmarks", "shards", "config.yaml")

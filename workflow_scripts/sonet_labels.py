@@ -16,5 +16,6 @@ with log_to(snakemake.log[0], snakemake.rule):
         objectness_threshold=snakemake.params.objectness_threshold,
         alpha=snakemake.params.alpha,
         inner_fraction=snakemake.params.inner_fraction,
+        sdi_inner_fraction=snakemake.params.sdi_inner_fraction,
         workers=snakemake.threads,
     )

@@ -26,6 +26,7 @@ with log_to(snakemake.log[0], snakemake.rule):
             "ca_refresh_crf": snakemake.params.ca_refresh_crf,
             "ca_refresh_scales": snakemake.params.ca_refresh_prediction["scales"],
             "ca_refresh_flip": snakemake.params.ca_refresh_prediction["flip"],
+            "soft_ca_labels": snakemake.params.ca_labels == "soft",
             "max_side": snakemake.params.max_side,
             "batch_size": snakemake.params.batch_size,
             "threads": snakemake.threads,

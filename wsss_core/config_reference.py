@@ -8,6 +8,7 @@ section; the manual's configuration page is this output, never written by hand.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
@@ -73,7 +74,11 @@ def schema_keys(schema: Mapping[str, Any]) -> Iterator[SchemaKey]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """``text`` for a Markdown table cell: pipes escaped, and outside code spans ``<``, ``>`` and ``&`` as entities, so
+    that a placeholder such as ``results/<run>/`` is shown, not taken for an HTML tag."""
+    parts = text.replace("\n", " ").split("`")
+    parts[::2] = [html.escape(part, quote=False) for part in parts[::2]]
+    return "`".join(parts).replace("|", "\\|")
 
 
 def config_reference(schema: Mapping[str, Any]) -> str:

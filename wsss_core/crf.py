@@ -26,7 +26,10 @@ class CrfParams:
 
     Appearance (bilateral) kernel: ``bilateral_compat * exp(-|p|^2/2 bilateral_sxy^2
     - |I|^2/2 bilateral_srgb^2)``; smoothness kernel: ``gaussian_compat *
-    exp(-|p|^2/2 gaussian_sxy^2)``. The defaults are CRF_d of Eq. 4-5,
+    exp(-|p|^2/2 gaussian_sxy^2)``. The unary is ``-log p``, or with
+    ``unary_tau`` ``-log p / (unary_tau * sigmoid(p))`` (AuxSegNet's
+    ``crf_for_sal``, tau 1.05, which softens the unary of confident labels
+    less than that of doubtful ones). The defaults are CRF_d of Eq. 4-5,
     ``crf.class_agnostic`` in config.yaml (a test keeps them equal).
     """
 
@@ -36,6 +39,7 @@ class CrfParams:
     bilateral_sxy: float = 50.0
     bilateral_srgb: float = 13.0
     bilateral_compat: float = 10.0
+    unary_tau: float | None = None
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> "CrfParams":
@@ -65,6 +69,8 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams, device: t
     probs = np.maximum(probs.astype(np.float32), _PROB_FLOOR)
     probs /= probs.sum(axis=0, keepdims=True)
     unary = -np.log(probs)
+    if params.unary_tau is not None:
+        unary /= params.unary_tau / (1.0 + np.exp(-probs))
     if device is not None:
         marginals = mean_field_torch(torch.as_tensor(np.ascontiguousarray(image)), torch.from_numpy(unary).to(device), params)
         return marginals.cpu().numpy()
@@ -82,11 +88,15 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams, device: t
 
 
 def crf_foreground(
-    image: np.ndarray, fg_prob: np.ndarray, params: CrfParams, device: torch.device | None = None
+    image: np.ndarray, fg_prob: np.ndarray, params: CrfParams, device: torch.device | None = None, *, soft: bool = False
 ) -> np.ndarray:
-    """CRF_d on a foreground probability map: the (H,W) uint8 0/1 MAP labelling (``device``: see dense_crf)."""
+    """CRF_d on a foreground probability map: the (H,W) uint8 0/1 MAP labelling, or with ``soft`` the (H,W)
+    float32 foreground marginal in [0, 1] (``device``: see dense_crf)."""
     probs = np.stack([1.0 - fg_prob, fg_prob]).clip(0.0, 1.0)
-    return dense_crf(image, probs, params, device).argmax(axis=0).astype(np.uint8)
+    marginals = dense_crf(image, probs, params, device)
+    if soft:
+        return marginals[1].clip(0.0, 1.0)
+    return marginals.argmax(axis=0).astype(np.uint8)
 
 
 def labels_taking_part(probs: torch.Tensor, label_epsilon: float) -> torch.Tensor:

@@ -20,7 +20,7 @@ def classification_loss(cls_logits: Tensor, image_labels: Tensor) -> Tensor:
 
 
 def class_agnostic_loss(ca_logits: Tensor, ca_labels: Tensor) -> Tensor:
-    """Eq. 10: binary cross-entropy between sigmoid(ca_logits) (B,1,h,w) and G_ca (B,H,W) in {0,1}.
+    """Eq. 10: binary cross-entropy between sigmoid(ca_logits) (B,1,h,w) and G_ca (B,H,W) in [0,1] (0/1, or soft).
 
     Pixels labelled 255 (crop padding) are left out; the mean is over the
     remaining pixels.

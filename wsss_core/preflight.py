@@ -4,8 +4,10 @@
 returns every problem it finds, one ``path: problem`` line each (the format
 of ``validation.txt``):
 
+* a ``holdout`` of a dataset kind that takes none (only ``voc`` does);
 * the dataset trees (``data_root``, ``eval_dataset.data_root``) and the
-  directories and list files their ``splits`` name (:mod:`wsss_core.data.layout`);
+  directories and list files their ``splits`` name (:mod:`wsss_core.data.layout`;
+  the VOC test list only for target ``voc_test``);
 * the guidance: a precomputed map directory, an ONNX model file;
 * the objectness network's source tree (``objectness.source_root``);
 * ``model.backbone_options``: options the backbone has, and a weights file
@@ -24,7 +26,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from wsss_core.data.class_names import COCO_THING_NAMES, dataset_class_names, normalise_name
 from wsss_core.data.layout import layout_problems, objectness_source_problems
@@ -35,19 +37,30 @@ def _under(data_root: str | None, path: str) -> str:
     return os.path.join(data_root or "", path)
 
 
-def _datasets(config: Mapping[str, Any]) -> list[str]:
+def _datasets(config: Mapping[str, Any], test: bool) -> list[str]:
     problems = []
     evaluated_here = config["eval_dataset"]["kind"] is None
     problems += layout_problems(
         config["dataset"]["kind"], config["data_root"], config["dataset"], what="data_root",
-        evaluated_split=config["dataset"]["eval_split"] if evaluated_here else None,
+        evaluated_split=config["dataset"]["eval_split"] if evaluated_here else None, test=test and evaluated_here,
     )  # fmt: skip
     if not evaluated_here:
         section = config["eval_dataset"]
         problems += layout_problems(
-            section["kind"], section["data_root"], section, what="eval_dataset.data_root", evaluated_split=section["eval_split"]
-        )
+            section["kind"], section["data_root"], section, what="eval_dataset.data_root",
+            evaluated_split=section["eval_split"], test=test,
+        )  # fmt: skip
     return problems
+
+
+def _holdouts(config: Mapping[str, Any]) -> list[str]:
+    """A holdout of a dataset whose kind has none: only a voc dataset's id lists are split by ``holdout``."""
+    return [
+        f"{name}.holdout: only a voc dataset takes one (a {config[name]['kind']} dataset gives each image's split itself"
+        + (": the split column of image_labels.csv)" if config[name]["kind"] == "folder" else ")")
+        for name in ("dataset", "eval_dataset")
+        if config[name].get("holdout") and config[name]["kind"] not in (None, "voc")
+    ]
 
 
 def _guidance(config: Mapping[str, Any]) -> list[str]:
@@ -80,9 +93,15 @@ def _weights(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def preflight(config: Mapping[str, Any]) -> list[str]:
-    """Every problem of the files and trees ``config`` names outside ``results/``, one line each."""
-    problems = _datasets(config) + _guidance(config)
+def preflight(config: Mapping[str, Any], targets: Sequence[str] | None = None) -> list[str]:
+    """Every problem of the files and trees ``config`` names outside ``results/``, one line each.
+
+    ``targets``: the run's targets, where known (``wsss doctor``); the VOC
+    test split's id list is checked only for target ``voc_test`` (the workflow,
+    which plans before it knows its targets, leaves that list to the rule
+    that reads it).
+    """
+    problems = _holdouts(config) + _datasets(config, test="voc_test" in (targets or ())) + _guidance(config)
     problems += objectness_source_problems(
         config["objectness"]["source_kind"], config["objectness"]["source_root"], config["objectness"]["source_split"]
     )

@@ -136,16 +136,20 @@ def cpu_flop_seconds(config: Mapping[str, Any], num_classes: int, threads: int) 
     """Seconds per FLOP of the run's network training on this machine's CPU (``threads`` torch threads), as timed.
 
     One training step of the run's batch (at most 8 crops of at most 128 px)
-    after a first one; the FLOPs are counted on the same step.
+    after a first one, on one thread, timed in CPU time and divided by
+    ``threads`` (as if the threads shared the work evenly): other processes on
+    a loaded machine stretch neither, where they stretch a multi-threaded step's
+    wall time severalfold (torch's threads wait for each other). The FLOPs are
+    counted on the same step.
     """
     crop, batch = min(128, int(config["train"]["crop_size"])), min(8, int(config["train"]["batch_size"]))
     model = build_model({**config["model"], "num_classes": num_classes}, pretrained=False).train()
     images = torch.randn(batch, 3, crop, crop)
     previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(1)
     try:
         step = lambda: _loss(model(images)).backward()  # noqa: E731
-        seconds = _seconds(step, 2)
+        seconds = _seconds(step, 2) / max(1, threads)
         with FlopCounterMode(display=False) as counter:
             step()
     finally:
@@ -154,13 +158,17 @@ def cpu_flop_seconds(config: Mapping[str, Any], num_classes: int, threads: int) 
 
 
 def _seconds(function: Callable[[], object], repeat: int) -> float:
-    """Seconds of one call: the median of ``repeat`` calls after a first one (lazy initialisation aside)."""
+    """CPU seconds of one call: the median of ``repeat`` calls after a first one (lazy initialisation aside).
+
+    This process's CPU time (``time.process_time``, every thread's), which other
+    processes on a loaded machine do not stretch as they stretch the wall clock.
+    """
     function()
     times = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()
         function()
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return float(np.median(times))
 
 
@@ -185,7 +193,10 @@ def host_costs(image: np.ndarray, config: Mapping[str, Any], num_labels: int) ->
     full[:3] = probs
     mask = probs.argmax(axis=0).astype(np.uint8)
     train = config["train"]
-    transform = build_augmentation(crop_size=train["crop_size"], scale_range=train["scale_range"], hflip=train["hflip"], color_jitter=train["color_jitter"])
+    transform = build_augmentation(
+        crop_size=train["crop_size"], scale_range=train["scale_range"], hflip=train["hflip"], color_jitter=train["color_jitter"],
+        pad_label=train["pad_label"],
+    )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         photo, labels = Path(tmp) / "photo.jpg", Path(tmp) / "labels.png"
         cv2.imwrite(str(photo), image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])

@@ -2,7 +2,8 @@
 
 :func:`plan_run` lists the compute rules of a configuration's targets (CTLR:
 ``all``, ``supervised`` and, with a VOC test split, ``voc_test``; SONet:
-``all`` and ``sonet_supervised``; across datasets: ``all`` = ``o_plus_v`` and
+``all``, ``sonet_supervised`` and the paper's tables ``sonet_table1``, ``sonet_table2``,
+``sonet_table3``, ``sonet_table5``, ``sonet_fig3c``; across datasets: ``all`` = ``o_plus_v`` and
 ``o_to_v``) with the images each goes through, as the DAG schedules them. :func:`price_plan`
 turns them into minutes and memory with :mod:`wsss_core.cost.measure`'s
 per-image costs:
@@ -34,6 +35,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from wsss_core.cost.measure import NetworkCost
+from wsss_core.evaluate.sonet_tables import TARGETS, TEST_ROWS, table_label_sets, table_models
 
 GIB = 2**30
 # a per-image worker process holding a photo, its maps and a CRF (config.yaml's mem_mb: refine_ctlr 1.6 GB with 2 workers)
@@ -45,8 +47,9 @@ PRICED_RULES = frozenset({
     "index_dataset", "validate_inputs", "extract_saliency", "train_classifier", "dump_cams", "fuse_initial_labels",
     "cam_thresholds", "train_joint", "predict_train", "refine_ctlr", "retrain", "predict", "postprocess_crf",
     "train_supervised", "train_objectness", "objectness_maps", "sonet_labels", "train_sonet", "train_sonet_supervised",
-    "eval_objectness_maps", "eval_sonet_labels", "finetune_sonet",
+    "train_deeplabv3", "eval_objectness_maps", "eval_sonet_labels", "finetune_sonet",
 })  # fmt: skip
+OBJECTNESS_SETTINGS = ("non_overlapping", "overlapping")
 
 # the rules a run over seeds runs once for all seeds (rules/common.smk: shared_path)
 SHARED_RULES = frozenset({"index_dataset", "validate_inputs", "extract_saliency"})
@@ -66,12 +69,20 @@ class Step:
 
 @dataclass(frozen=True)
 class Price:
-    """A step's estimated wall minutes, GPU memory (GiB, None for a CPU rule) and host memory (GiB)."""
+    """A step's estimated wall minutes, GPU memory (GiB, None for a CPU rule) and host memory (GiB).
+
+    ``gpu_minutes`` is its networks' part (FLOPs at the GPU's assumed speed; 0
+    for a CPU rule), ``host_minutes`` its host part (the host work timed on
+    this machine, over the rule's workers); ``minutes`` is the larger of the
+    two per image (the two overlap) plus the parts that cannot.
+    """
 
     step: Step
     minutes: float
     gpu_gib: float | None
     host_gib: float
+    gpu_minutes: float = 0.0
+    host_minutes: float = 0.0
 
 
 def _ctlr(config: Mapping[str, Any], sizes: Mapping[str, int], targets: set[str]) -> list[Step]:
@@ -109,34 +120,72 @@ def _sonet_models(config: Mapping[str, Any], supervision: str) -> list[str]:
     return kinds
 
 
-def _trained_sonets(config: Mapping[str, Any], sizes: Mapping[str, int], targets: set[str]) -> list[str]:
-    """The label kinds of the SONets trained on the training dataset for the targets."""
-    if sizes.get("eval_dataset"):  # Table 1(c): B and G^B (O -> V), and what fine-tuning starts from (O + V)
-        finetuned = config["finetune"]["kinds"] if targets & {"all", "o_plus_v"} else []
-        return sorted({"box", "box_objectness", *finetuned})
-    kinds = set(_sonet_models(config, config["supervision"])) if "all" in targets else set()
-    return sorted(kinds | ({"box_objectness"} if "sonet_supervised" in targets else set()))
+def _table1_label_sets(has_boxes: bool) -> list[tuple[str, str]]:
+    """Every set of pseudo labels of Table 1(a) the dataset allows (rules/common.smk: sonet_label_sets)."""
+    kinds = [kind for kind in ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore") if has_boxes or kind.startswith("cam")]
+    return [(kind, setting) for kind in kinds for setting in (OBJECTNESS_SETTINGS if "objectness" in kind else ("none",))]
+
+
+def _sonet_plan(config: Mapping[str, Any], has_boxes: bool, targets: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The networks (rules' model names) and the sets of pseudo labels a SONet run's targets need on its dataset."""
+    setting = config["guidance"]["objectness_setting"]
+    models: list[str] = []
+    label_sets: list[tuple[str, str]] = []
+    if "all" in targets:  # Table 1(a) and the SONets of the configured supervision
+        label_sets += _table1_label_sets(has_boxes)
+        models += [f"sonet-{kind}-{setting if 'objectness' in kind else 'none'}" for kind in _sonet_models(config, config["supervision"])]
+    if "sonet_supervised" in targets:
+        label_sets.append(("box_objectness", setting))
+        models += [f"sonet-box_objectness-{setting}", "sonet-supervised-none"]
+    tables = [table for target in targets for table in TARGETS.get(target, [])]
+    if "table1a" in tables:  # scored from every label set of Table 1(a)
+        label_sets += _table1_label_sets(has_boxes)
+    label_sets += table_label_sets(tables)
+    models += table_models(tables)
+    if "sonet_table3" in targets:
+        models += [row.model for row in TEST_ROWS]
+    label_sets += [_labels_of(model) for model in models if model != "sonet-supervised-none"]
+    return list(dict.fromkeys(models)), list(dict.fromkeys(label_sets))
+
+
+def _labels_of(model: str) -> tuple[str, str]:
+    _, kind, setting = model.split("-")
+    return kind, setting
 
 
 def _sonet(config: Mapping[str, Any], sizes: Mapping[str, int], has_boxes: bool, targets: set[str]) -> list[Step]:
     train, evaluated, cross = sizes["train"], sizes["eval"], bool(sizes.get("eval_dataset"))
     setting = config["guidance"]["objectness_setting"]
-    trained = _trained_sonets(config, sizes, targets)
     steps = [Step("index_dataset", "", "index", sizes["all"]), Step("validate_inputs", "", "validate", sizes["all"])]
-    label_sets = len(trained)
-    settings = [setting]
-    if not cross and "all" in targets:  # Table 1(a): every kind of label, both objectness settings, CAMs for C_m
-        steps += [Step("train_classifier", "C_m of Table 1(a)", "train", train, "multitask", "classifier"),
+    if cross:  # Table 1(c): B and G^B (O -> V), and what fine-tuning starts from (O + V)
+        finetuned = config["finetune"]["kinds"] if targets & {"all", "o_plus_v"} else []
+        kinds = sorted({"box", "box_objectness", *finetuned})
+        models = [f"sonet-{kind}-{setting if 'objectness' in kind else 'none'}" for kind in kinds]
+        label_sets = [_labels_of(model) for model in models]
+    else:
+        models, label_sets = _sonet_plan(config, has_boxes, targets)
+    if any(kind.startswith("cam") for kind, _ in label_sets):
+        steps += [Step("train_classifier", "the CAMs of C_m and G^Cm", "train", train, "multitask", "classifier"),
                   Step("dump_cams", "", "cams", train, "multitask")]  # fmt: skip
-        label_sets, settings = (8 if has_boxes else 3), ["non_overlapping", "overlapping"]  # rules/common.smk: sonet_label_sets
-    for objectness in settings:
-        steps += [Step("train_objectness", objectness, "train", sizes["source"], "objectness", "objectness"),
-                  Step("objectness_maps", objectness, "predict_single", train, "objectness")]  # fmt: skip
-    steps.append(Step("sonet_labels", f"{label_sets} label sets", "fuse", label_sets * train))
-    for kind in trained:
-        steps += [Step("train_sonet", kind, "train", train, "sonet", "sonet"),
-                  Step("predict", f"sonet {kind}, eval split", "predict", evaluated, "sonet"),
-                  Step("postprocess_crf", f"sonet {kind}, eval split", "crf", evaluated)]  # fmt: skip
+    if any(labels_setting == "saliency" for _, labels_setting in label_sets):
+        steps.append(Step("extract_saliency", "Fig. 3(c)", "map_io", train))
+    objectness = {labels_setting for _, labels_setting in label_sets if labels_setting in OBJECTNESS_SETTINGS}
+    objectness |= {setting if labels_setting not in OBJECTNESS_SETTINGS else labels_setting for _, labels_setting in
+                   (_labels_of(model) for model in models if model.startswith("sonet-") and model != "sonet-supervised-none")}  # fmt: skip
+    for network in (name for name in OBJECTNESS_SETTINGS if name in objectness):
+        steps += [Step("train_objectness", network, "train", sizes["source"], "objectness", "objectness"),
+                  Step("objectness_maps", network, "predict_single", train, "objectness")]  # fmt: skip
+    steps.append(Step("sonet_labels", f"{len(label_sets)} label sets", "fuse", len(label_sets) * train))
+    rules = {"sonet": "train_sonet", "deeplabv3": "train_deeplabv3", "supervised": "train_sonet_supervised"}
+    for model in models:
+        network = "supervised" if model == "sonet-supervised-none" else model.split("-")[0]
+        steps += [Step(rules[network], model, "train", train, "sonet", "sonet"),
+                  Step("predict", f"{model}, eval split", "predict", evaluated, "sonet"),
+                  Step("postprocess_crf", f"{model}, eval split", "crf", evaluated)]  # fmt: skip
+    if "sonet_table3" in targets and sizes.get("test"):
+        for row in TEST_ROWS:
+            steps += [Step("predict", f"{row.model}, test split", "predict", sizes["test"], "sonet"),
+                      Step("postprocess_crf", f"{row.model}, test split", "crf", sizes["test"])]  # fmt: skip
     if cross and targets & {"all", "o_plus_v"}:
         kinds, eval_train = config["finetune"]["kinds"], sizes["eval_train"]
         steps += [Step("eval_objectness_maps", setting, "predict_single", eval_train, "objectness"),
@@ -145,10 +194,6 @@ def _sonet(config: Mapping[str, Any], sizes: Mapping[str, int], has_boxes: bool,
             steps += [Step("finetune_sonet", kind, "train", eval_train, "sonet", "finetune"),
                       Step("predict", f"fine-tuned {kind}, eval split", "predict", evaluated, "sonet"),
                       Step("postprocess_crf", f"fine-tuned {kind}, eval split", "crf", evaluated)]  # fmt: skip
-    if not cross and "sonet_supervised" in targets:
-        steps += [Step("train_sonet_supervised", "target sonet_supervised", "train", train, "sonet", "sonet"),
-                  Step("predict", "sonet supervised, eval split", "predict", evaluated, "sonet"),
-                  Step("postprocess_crf", "sonet supervised, eval split", "crf", evaluated)]  # fmt: skip
     return steps
 
 
@@ -169,9 +214,8 @@ def plan_run(config: Mapping[str, Any], sizes: Mapping[str, int], *, has_boxes: 
 
 
 def _stage_settings(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
-    if stage == "finetune":
-        return {**config["train"], **config["sonet"]["train"], **config["finetune"]["train"]}
-    return {**config["train"], **config[stage]["train"]}
+    """The stage's effective training settings: its section, completed by ``config_layers.resolve_stages``."""
+    return config[stage]["train"]
 
 
 def _refreshes(config: Mapping[str, Any], stage: str, epochs: int) -> int:
@@ -215,7 +259,8 @@ def price_plan(
     for step in steps:
         net = networks.get(step.network) if step.network else None
         if step.work in host_work:
-            prices.append(Price(step, step.images * host_work[step.work] / 60, None, base_gib + per_image_workers * WORKER_GIB))
+            minutes = step.images * host_work[step.work] / 60
+            prices.append(Price(step, minutes, None, base_gib + per_image_workers * WORKER_GIB, 0.0, minutes))
             continue
         assert net is not None, step
         checkpoint_gib = 2 * net.params_bytes / GIB
@@ -224,26 +269,34 @@ def price_plan(
             gpus = config["train_gpus"]
             workers = train_threads if settings["num_workers"] == "auto" else max(1, min(cores, settings["num_workers"]))
             sample = host["train_sample"] * (source_pixels_ratio if step.network == "objectness" else 1.0)
-            per_image = max(net.train_flops * flop_seconds / gpus, sample / workers)
-            seconds = settings["epochs"] * step.images * per_image
+            network, loading = net.train_flops * flop_seconds / gpus, sample / workers
+            seconds = settings["epochs"] * step.images * max(network, loading)
+            parts = [settings["epochs"] * step.images * network, settings["epochs"] * step.images * loading]
             refreshes = _refreshes(config, step.stage, settings["epochs"])
             if refreshes:  # the G_ca refresh of Eq. 4: a forward pass and CRF_d per image
                 torch_crf = config[step.stage]["ca_refresh_crf"] == "torch" and refresh_crf_seconds is not None
                 refresh_crf = refresh_crf_seconds if torch_crf else host["crf2"] / train_threads
-                per_refresh = max(net.pass_flops["refresh"] * flop_seconds + refresh_crf, (host["decode"] + host["png"]) / train_threads)
-                seconds += refreshes * step.images * per_refresh
+                forward, io = net.pass_flops["refresh"] * flop_seconds, (host["decode"] + host["png"]) / train_threads
+                refresh_gpu, refresh_host = (forward + refresh_crf, io) if torch_crf else (forward, io + refresh_crf)
+                seconds += refreshes * step.images * max(forward + refresh_crf, io)
+                parts = [parts[0] + refreshes * step.images * refresh_gpu, parts[1] + refreshes * step.images * refresh_host]
             gpu_gib = (3 * net.params_bytes + net.train_saved_bytes * settings["batch_size"] / gpus) / GIB
             loader_gib = workers * 2 * settings["batch_size"] * 3 * 4 * settings["crop_size"] ** 2 / GIB
-            prices.append(_placed(step, seconds, gpu_gib, base_gib + checkpoint_gib + loader_gib, on_gpu))
+            prices.append(_placed(step, seconds, parts, gpu_gib, base_gib + checkpoint_gib + loader_gib, on_gpu))
             continue
         passes = {"cams": "cams", "predict": "predict", "predict_single": "forward"}[step.work]
         store = host["store"] if step.work != "predict_single" else host["png"]
-        seconds = step.images * max(net.pass_flops[passes] * flop_seconds, store + host["decode"] / train_threads)
+        network, io = net.pass_flops[passes] * flop_seconds, store + host["decode"] / train_threads
+        seconds = step.images * max(network, io)
         gpu_gib = (net.params_bytes + 3 * net.inference_peak_bytes * config["inference"]["batch_size"]) / GIB
-        prices.append(_placed(step, seconds, gpu_gib, base_gib + checkpoint_gib, on_gpu))
+        prices.append(_placed(step, seconds, [step.images * network, step.images * io], gpu_gib, base_gib + checkpoint_gib, on_gpu))
     return prices
 
 
-def _placed(step: Step, seconds: float, gpu_gib: float, host_gib: float, on_gpu: bool) -> Price:
-    """A GPU rule's price: its network's memory on the GPU, or, run on the CPU, in host memory."""
-    return Price(step, seconds / 60, gpu_gib, host_gib) if on_gpu else Price(step, seconds / 60, None, host_gib + gpu_gib)
+def _placed(step: Step, seconds: float, parts: list[float], gpu_gib: float, host_gib: float, on_gpu: bool) -> Price:
+    """A GPU rule's price (``parts``: its network and host seconds): its network's memory on the GPU, or, run on the
+    CPU, in host memory."""
+    gpu_minutes, host_minutes = parts[0] / 60, parts[1] / 60
+    if on_gpu:
+        return Price(step, seconds / 60, gpu_gib, host_gib, gpu_minutes, host_minutes)
+    return Price(step, seconds / 60, None, host_gib + gpu_gib, gpu_minutes, host_minutes)

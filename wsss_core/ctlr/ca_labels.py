@@ -3,7 +3,9 @@
 The prior of G_ca is the guidance map Pt_sal in joint training and G_ca^ref
 when retraining. Before the first refresh G_ca is the prior binarised; a
 refresh predicts Pr_ca with the current network and sets
-G_ca = CRF_d((Pr_ca + prior) / 2). Label maps are 0/255 PNGs.
+G_ca = CRF_d((Pr_ca + prior) / 2). Label maps are 0/255 PNGs. With soft labels
+(AuxSegNet's gen_pgt.py) G_ca is the prior as it is before the first refresh
+and CRF_d's foreground marginal after each, stored as 0-255 PNGs.
 """
 
 from __future__ import annotations
@@ -31,30 +33,39 @@ log = logging.getLogger(__name__)
 
 
 def class_agnostic_labels(
-    image: np.ndarray, ca_prob: np.ndarray, prior: np.ndarray, crf: CrfParams, device: torch.device | None = None
+    image: np.ndarray,
+    ca_prob: np.ndarray,
+    prior: np.ndarray,
+    crf: CrfParams,
+    device: torch.device | None = None,
+    *,
+    soft: bool = False,
 ) -> np.ndarray:
-    """Eq. 4 / Eq. 5: CRF_d((Pr_ca + prior) / 2), a (H,W) uint8 0/1 mask.
+    """Eq. 4 / Eq. 5: CRF_d((Pr_ca + prior) / 2), a (H,W) uint8 0/1 mask (``soft``: float foreground marginal).
 
     ``prior`` is the saliency map Pt_sal (Eq. 4, online class-agnostic labels
     G_ca) or the binarised segmentation Br_s(Pr_seg) (Eq. 5, G_ca^ref). The
     CRF runs in pydensecrf, or in torch on ``device`` (the `torch` backend).
     """
-    return crf_foreground(image, (ca_prob + prior) / 2.0, crf, device)
+    return crf_foreground(image, (ca_prob + prior) / 2.0, crf, device, soft=soft)
 
 
 def write_ca_label(path: Path, mask: np.ndarray) -> None:
-    """Write a 0/1 class-agnostic mask as a 0/255 PNG."""
-    write_gray(path, mask.astype(np.uint8) * np.uint8(255))
+    """Write a class-agnostic label as a PNG: a 0/1 (bool or integer) mask as 0/255, a float map in [0, 1] as 0-255."""
+    if np.issubdtype(mask.dtype, np.floating):
+        write_gray(path, np.rint(mask.clip(0.0, 1.0) * 255.0).astype(np.uint8))
+    else:
+        write_gray(path, mask.astype(np.uint8) * np.uint8(255))
 
 
-def binarize_ca_prior(
-    index: DatasetIndex, ids: Sequence[str], ca_prior_dir: Path, output_dir: Path, threshold: float
+def initial_ca_labels(
+    index: DatasetIndex, ids: Sequence[str], ca_prior_dir: Path, output_dir: Path, threshold: float | None
 ) -> None:
-    """The class-agnostic labels before the first refresh: prior > ``threshold``, for every id."""
+    """The class-agnostic labels before the first refresh, for every id: prior > ``threshold``, or (None) the prior itself."""
     output_dir.mkdir(parents=True, exist_ok=True)
     for image_id in ids:
         prior = read_guidance(ca_prior_dir / f"{image_id}.png", read_image_size(index.image_path(image_id)))
-        write_ca_label(output_dir / f"{image_id}.png", prior > threshold)
+        write_ca_label(output_dir / f"{image_id}.png", prior if threshold is None else prior > threshold)
 
 
 class _RefreshTask:
@@ -62,13 +73,21 @@ class _RefreshTask:
 
     An item is (image id, Pr_ca), Pr_ca as an array or as the path of a
     float16 ``.npy`` file; the worker reads the image and the prior itself.
-    The CRF runs on ``device`` with the torch backend (None: pydensecrf).
+    The CRF runs on ``device`` with the torch backend (None: pydensecrf);
+    ``soft`` keeps its foreground marginal instead of the MAP labels.
     """
 
     def __init__(
-        self, index: DatasetIndex, ca_prior_dir: Path, output_dir: Path, crf: CrfParams, device: torch.device | None
+        self,
+        index: DatasetIndex,
+        ca_prior_dir: Path,
+        output_dir: Path,
+        crf: CrfParams,
+        device: torch.device | None,
+        soft: bool = False,
     ) -> None:
         self.index, self.ca_prior_dir, self.output_dir, self.crf, self.device = index, ca_prior_dir, output_dir, crf, device
+        self.soft = soft
 
     def __call__(self, item: tuple[str, np.ndarray | Path]) -> None:
         image_id, ca_prob = item
@@ -77,7 +96,8 @@ class _RefreshTask:
             item[1].unlink()
         image = read_rgb(self.index.image_path(image_id))
         prior = read_guidance(self.ca_prior_dir / f"{image_id}.png", ca_prob.shape)
-        write_ca_label(self.output_dir / f"{image_id}.png", class_agnostic_labels(image, ca_prob, prior, self.crf, self.device))
+        labels = class_agnostic_labels(image, ca_prob, prior, self.crf, self.device, soft=self.soft)
+        write_ca_label(self.output_dir / f"{image_id}.png", labels)
 
 
 def _replace_directory(new: Path, old: Path) -> None:
@@ -101,7 +121,8 @@ class CaRefresher:
     is made (make it before the network, so the workers stay small) or, with
     ``crf_backend="torch"``, on the training device from ``workers`` threads
     (which decode, read the prior and write the PNGs in parallel). New
-    labels are written next to ``ca_dir`` and replace it only when complete.
+    labels are written next to ``ca_dir`` and replace it only when complete;
+    with ``soft`` they are CRF_d's foreground marginals (0-255 PNGs).
 
     :meth:`after_epoch` refreshes after every ``every``-th of the ``epochs``
     epochs (0 = never). :meth:`refresh` does it all before returning (the
@@ -130,6 +151,7 @@ class CaRefresher:
         flip: bool,
         overlap: bool = False,
         crf_backend: str = "pydensecrf",
+        soft: bool = False,
     ) -> None:
         if crf_backend not in ("pydensecrf", "torch"):
             raise ValueError(f"unknown CRF backend {crf_backend!r}: pydensecrf or torch")
@@ -139,7 +161,7 @@ class CaRefresher:
         self.staging = ca_dir.with_name(f".{ca_dir.name}.next")
         self.spool = ca_dir.with_name(f".{ca_dir.name}.pr_ca")
         crf_device = device if crf_backend == "torch" else None
-        task = _RefreshTask(index, ca_prior_dir, self.staging, crf, crf_device)
+        task = _RefreshTask(index, ca_prior_dir, self.staging, crf, crf_device, soft)
         self.pool = WorkerPool(task, workers, threads=crf_device is not None)
         self._pending: list[Callable[[], None]] = []
 

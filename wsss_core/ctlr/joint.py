@@ -4,7 +4,8 @@ All branches train with L_cls + L_ca + L_seg (Eq. 8-11). The class-agnostic
 labels start as the binarised prior map (the guidance map Pt_sal, or G_ca^ref
 when retraining) and, every ``ca_refresh_every`` epochs, are replaced by
 CRF_d((Pr_ca + prior) / 2) computed from the current network (Eq. 4,
-:mod:`wsss_core.ctlr.ca_labels`).
+:mod:`wsss_core.ctlr.ca_labels`); with soft labels the prior as it is, then
+CRF_d's foreground marginals, are the targets of L_ca.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 from torch import nn
 
 from wsss_core.crf import CrfParams
-from wsss_core.ctlr.ca_labels import CaRefresher, binarize_ca_prior
+from wsss_core.ctlr.ca_labels import CaRefresher, initial_ca_labels
 from wsss_core.ctlr.training import multitask_losses
 from wsss_core.data.dataset import load_index
 from wsss_core.data.training import WeakLabelDataset
@@ -47,6 +48,7 @@ def train_joint(
     ca_refresh_crf: str = "pydensecrf",
     ca_refresh_scales: Sequence[float] = (1.0,),
     ca_refresh_flip: bool = False,
+    soft_ca_labels: bool = False,
     max_side: int | None = None,
     batch_size: int = 8,
     threads: int | None = None,
@@ -67,25 +69,27 @@ def train_joint(
     ``ca_refresh_flip`` max-fused with mirrored copies, ``batch_size`` images
     a pass; CRFs on ``workers`` processes or, with ``ca_refresh_crf="torch"``,
     on the training device; with ``ca_refresh_overlap`` used one epoch later);
-    the directory ends holding the last epoch's (under torchrun, rank 0 writes
-    them). ``on_epoch_end(model, epochs_done)`` runs after each epoch's refresh.
+    the directory ends holding the last epoch's (rank 0 writes them). With
+    ``soft_ca_labels`` G_ca is the prior itself, then CRF_d's foreground
+    probabilities, soft targets of L_ca. ``on_epoch_end(model, epochs_done)`` runs after each epoch's refresh.
     """
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
     ids = index.ids(split)
     prior_dir, ca_dir = Path(ca_prior_dir), Path(output_ca_label_dir)
     refresh = {"every": ca_refresh_every, "overlap": ca_refresh_overlap, "crf_backend": ca_refresh_crf,
-               "scales": list(ca_refresh_scales), "flip": ca_refresh_flip}  # fmt: skip
+               "scales": list(ca_refresh_scales), "flip": ca_refresh_flip, "soft": soft_ca_labels}  # fmt: skip
     refresher = None
     if distributed.is_main_process():  # rank 0 writes the labels every rank's dataset reads
         refresher = CaRefresher(
             index, ids, prior_dir, ca_dir, crf=crf, device=device, max_side=max_side, workers=workers,
             batch_size=batch_size, epochs=config.epochs, **refresh,
         )  # fmt: skip
-        binarize_ca_prior(index, ids, prior_dir, ca_dir, ca_prior_threshold)
+        initial_ca_labels(index, ids, prior_dir, ca_dir, None if soft_ca_labels else ca_prior_threshold)
     distributed.barrier()
     model = place_model(load_model(init_checkpoint, num_classes=index.num_classes), device)
-    dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir)
+    dataset = WeakLabelDataset(index, ids, config, seg_label_dir=Path(seg_label_dir), ca_label_dir=ca_dir,
+                               ca_threshold=None if soft_ca_labels else 0.5)  # the stored labels: soft, or 0/255
     settings = {**asdict(config), "crf": asdict(crf), "ca_prior_threshold": ca_prior_threshold, "max_side": max_side,
                 "ca_refresh": refresh, "branches": sorted(branches), "loss_weights": dict(loss_weights or {})}  # fmt: skip
     run_id = fingerprint("multitask", settings, [init_checkpoint, seg_label_dir, ca_prior_dir])
@@ -97,14 +101,10 @@ def train_joint(
 
     try:
         fit(
-            model, dataset, config, device,
-            stage="multitask",
+            model, dataset, config, device, stage="multitask", fingerprint=run_id,
             losses=functools.partial(multitask_losses, branches=tuple(branches), weights=loss_weights),
-            output_checkpoint=Path(output_checkpoint),
-            log_csv=Path(log_csv),
-            fingerprint=run_id,
-            on_resume=lambda epoch: refresher.after_resume(model, epoch),
-            on_epoch_end=after_epoch,
+            output_checkpoint=Path(output_checkpoint), log_csv=Path(log_csv),
+            on_resume=lambda epoch: refresher.after_resume(model, epoch), on_epoch_end=after_epoch,
         )  # fmt: skip
     finally:
         if refresher is not None:

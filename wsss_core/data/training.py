@@ -12,7 +12,9 @@ from torch.utils.data import Dataset
 
 from wsss_core.data.dataset import DatasetIndex
 from wsss_core.data.transforms import augment, build_augmentation, to_tensor
-from wsss_core.io import binarize_label_map, read_gray, read_label_map, read_rgb, read_sized
+from wsss_core.io import IGNORE_LABEL, binarize_label_map, read_gray, read_label_map, read_rgb, read_sized
+
+SOFT_SCALE = 254.0  # soft class-agnostic targets travel the augmentation as 0-254, clear of the padding's 255
 
 
 class AugmentationSettings(Protocol):
@@ -22,6 +24,7 @@ class AugmentationSettings(Protocol):
     scale_range: Sequence[float]
     hflip: bool
     color_jitter: float
+    pad_label: str
     seed: int
 
 
@@ -43,6 +46,7 @@ class AugmentedDataset(Dataset):
             scale_range=config.scale_range,
             hflip=config.hflip,
             color_jitter=config.color_jitter,
+            pad_label=config.pad_label,
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -68,9 +72,11 @@ class WeakLabelDataset(AugmentedDataset):
     """Training samples: augmented image, image labels and, when given, label maps.
 
     The maps are the pseudo labels of ``seg_label_dir`` / ``ca_label_dir``
-    (0-255 maps, object where value / 255 > ``ca_threshold``) or,
-    with ``ground_truth`` (the fully supervised baseline), the ground-truth
-    mask and its object / background reduction.
+    (0-255 maps, object where value / 255 > ``ca_threshold``; with
+    ``ca_threshold`` None, value / 255 is a soft target) or, with
+    ``ground_truth`` (the fully supervised baseline), the ground-truth mask and
+    its object / background reduction. ``ca_labels`` are float32 targets in
+    [0, 1], 255 where ignored (crop padding, unless padded as background).
     """
 
     def __init__(
@@ -81,7 +87,7 @@ class WeakLabelDataset(AugmentedDataset):
         seg_label_dir: Path | None = None,
         ca_label_dir: Path | None = None,
         ground_truth: bool = False,
-        ca_threshold: float = 0.5,
+        ca_threshold: float | None = 0.5,
     ) -> None:
         super().__init__(config)
         self.index = index
@@ -106,7 +112,10 @@ class WeakLabelDataset(AugmentedDataset):
             maps.append(read_sized(self.seg_label_dir / f"{image_id}.png", size, read_label_map))
         if self.ca_label_dir is not None:
             ca = read_sized(self.ca_label_dir / f"{image_id}.png", size, read_gray)
-            maps.append((ca.astype(np.float32) / 255.0 > self.ca_threshold).astype(np.uint8))
+            if self.ca_threshold is None:  # soft: 0-254 through the augmentation, 255 stays the padding
+                maps.append(np.rint(ca.astype(np.float32) * (SOFT_SCALE / 255.0)).astype(np.uint8))
+            else:
+                maps.append((ca.astype(np.float32) / 255.0 > self.ca_threshold).astype(np.uint8))
         image, maps = self.augment(image, maps, item, epoch)
         sample = {
             "image": to_tensor(image),
@@ -116,5 +125,8 @@ class WeakLabelDataset(AugmentedDataset):
         if self.ground_truth or self.seg_label_dir is not None:
             sample["seg_labels"] = torch.from_numpy(maps.pop(0))
         if self.ground_truth or self.ca_label_dir is not None:
-            sample["ca_labels"] = torch.from_numpy(maps.pop(0))
+            ca = maps.pop(0).astype(np.float32)
+            if self.ca_label_dir is not None and self.ca_threshold is None:
+                ca[ca != IGNORE_LABEL] /= SOFT_SCALE
+            sample["ca_labels"] = torch.from_numpy(ca)
         return sample

@@ -4,7 +4,8 @@ The augmentation of Sec. 4.1.3 (random horizontal flip, random scaling by a
 factor in ``scale_range``, random ``crop_size`` crop, colour jitter) is a
 torchvision ``transforms.v2`` pipeline: label maps travel as
 ``tv_tensors.Mask`` so they are resized with nearest neighbours, padded with
-255 (ignore) and never colour-jittered.
+255 (ignore; or 0, background, with ``pad_label="background"`` as AuxSegNet's
+crops are) and never colour-jittered.
 """
 
 from __future__ import annotations
@@ -66,10 +67,16 @@ class RandomScale(v2.Transform):
         return self._call_kernel(TF.resize, inpt, params["size"], antialias=True)
 
 
+PAD_LABELS = {"ignore": IGNORE_LABEL, "background": 0}
+
+
 def build_augmentation(
-    *, crop_size: int, scale_range: Sequence[float], hflip: bool, color_jitter: float
+    *, crop_size: int, scale_range: Sequence[float], hflip: bool, color_jitter: float, pad_label: str = "ignore"
 ) -> v2.Compose:
-    """The joint training augmentation; ``color_jitter`` is the brightness / contrast / saturation strength."""
+    """The joint training augmentation; ``color_jitter`` is the brightness / contrast / saturation strength,
+    ``pad_label`` what the label maps' crop padding is (:data:`PAD_LABELS`)."""
+    if pad_label not in PAD_LABELS:
+        raise ValueError(f"unknown pad_label {pad_label!r}; available: {sorted(PAD_LABELS)}")
     steps: list[v2.Transform] = []
     if hflip:
         steps.append(v2.RandomHorizontalFlip())
@@ -77,7 +84,7 @@ def build_augmentation(
         steps.append(RandomScale(scale_range))
     steps.append(
         v2.RandomCrop(
-            crop_size, pad_if_needed=True, fill={tv_tensors.Image: _PAD_COLOUR, tv_tensors.Mask: IGNORE_LABEL}
+            crop_size, pad_if_needed=True, fill={tv_tensors.Image: _PAD_COLOUR, tv_tensors.Mask: PAD_LABELS[pad_label]}
         )
     )
     if color_jitter > 0:

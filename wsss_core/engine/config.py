@@ -24,6 +24,7 @@ class TrainConfig:
     scale_range: tuple[float, float] = (0.9, 1.1)
     hflip: bool = True
     color_jitter: float = 0.1
+    pad_label: str = "ignore"  # the label maps' crop padding: ignore (255) | background (0)
     num_workers: int | str = "auto"  # DataLoader processes; auto = the stage's CPU threads
     seed: int = 0
 

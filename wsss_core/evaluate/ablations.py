@@ -31,6 +31,7 @@ from wsss_core.evaluate.seeds import (
     statistic_rows,
 )
 from wsss_core.evaluate.report_tables import html_page
+from wsss_core.evaluate.sonet_tables import LABEL_TABLES, MODEL_TABLES, label_set_name
 from wsss_core.evaluate.tables import write_table
 from wsss_core.io import InputError, atomic_path
 
@@ -39,14 +40,9 @@ from wsss_core.io import InputError, atomic_path
 PAPER_TABLE5 = {"SS + cls + CA": 65.0}
 PAPER_TABLE8 = {"plain": 66.1, "ms": 67.2, "crf": 68.2, "ms_crf": 69.7}
 # SONet paper, Table 1 (a) pseudo labels on VOC12 train, (b) SONet on VOC12 val; dagger = non-overlapping O_N
-PAPER_SONET_1A = {
-    "C_m": 48.3, "G^Cm (non-overlapping)": 63.5, "G^Cm (overlapping)": 70.6,
-    "B": 60.2, "G^B (non-overlapping)": 68.6, "G^B (overlapping)": 76.6,
-}
-PAPER_SONET_1B = {
-    "sonet-cam-none": 50.2, "sonet-cam_objectness-non_overlapping": 65.3, "sonet-cam_objectness-overlapping": 70.5,
-    "sonet-box-none": 54.6, "sonet-box_objectness-non_overlapping": 67.9, "sonet-box_objectness-overlapping": 73.8,
-}
+# SONet's Table 1 numbers (wsss_core.evaluate.sonet_tables), by the workflow's label-set and model names
+PAPER_SONET_1A = {label_set_name(kind, setting): paper for kind, setting, paper in LABEL_TABLES["table1a"]}
+PAPER_SONET_1B = {row.model: row.paper for row in MODEL_TABLES["table1b"]}
 # Table 5 rows: the model trained on the pCAM initial labels with each set of branches (plain predictions)
 TABLE5_MODELS = {"SS only": "ablation-ss", "SS + cls": "ablation-ss_cls", "SS + CA": "ablation-ss_ca", "SS + cls + CA": "joint"}
 PAPER = "paper (VOC12)"

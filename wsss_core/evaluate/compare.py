@@ -29,10 +29,11 @@ COMPARED_TABLES = (
 
 def run_metrics(run: str | os.PathLike) -> Path:
     """The metrics directory of ``run``: a run directory (``results/<run>``) or a run's name under ``results/``."""
-    for candidate in (Path(run), Path("results") / run):
+    candidates = [Path(run)] + ([] if Path(run).is_absolute() else [Path("results") / run])
+    for candidate in candidates:
         if (candidate / "metrics").is_dir():
             return candidate / "metrics"
-    raise InputError(f"{run}: not a run directory (no metrics/ in {run} or results/{run})")
+    raise InputError(f"{run}: not a run directory (no metrics/ in {' or '.join(str(c) for c in candidates)})")
 
 
 def compare_table(table_a: pd.DataFrame, table_b: pd.DataFrame) -> pd.DataFrame:

@@ -7,17 +7,19 @@ grayscale ``<id>.png`` per image, the size of the image.
 
 Per image:
 
-1. the RGB image is resized (bilinear) to the network's ``input_size``
-   (H, W), scaled to [0, 1] by dividing by 255 and normalised per channel with
-   ``mean`` / ``std``, giving a (1, 3, H, W) float32 input;
+1. the RGB image is resized (bilinear: OpenCV's, or with ``antialias``
+   Pillow's, which averages over the source pixels when it shrinks) to the
+   network's ``input_size`` (H, W), scaled to [0, 1] by dividing by 255 and
+   normalised per channel with ``mean`` / ``std``, giving a (1, 3, H, W)
+   float32 input;
 2. output number ``output_index`` is taken, of shape (1, 1, h, w), (1, h, w)
    or (h, w); with ``apply_sigmoid`` the logistic function is applied (for
    networks that output logits);
 3. the map is min-max normalised to [0, 1] per image,
    ``(d - min(d)) / (max(d) - min(d))``, as U²-Net's reference inference does
    (``normPRED``); a constant map becomes all zeros;
-4. it is bilinearly resized back to the image size and written as
-   ``round(255 * map)``.
+4. it is bilinearly resized back to the image size (the same resize) and
+   written as ``round(255 * map)``.
 
 ``onnxruntime`` is an optional dependency (the ``onnx`` extra); it is imported
 only when this function runs. The CUDA execution provider is used when the
@@ -34,6 +36,7 @@ from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from wsss_core.data.dataset import DatasetIndex
 from wsss_core.io import InputError, read_rgb, write_gray
@@ -122,6 +125,14 @@ def normalise_min_max(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low)
 
 
+def _resize(values: np.ndarray, size: tuple[int, int], antialias: bool) -> np.ndarray:
+    """Bilinear resize of a uint8 RGB image or a float32 map to ``size`` (W, H): OpenCV's, or Pillow's (``antialias``)."""
+    if not antialias:
+        return cv2.resize(values, size, interpolation=cv2.INTER_LINEAR)
+    mode = "F" if values.dtype == np.float32 else "RGB"
+    return np.asarray(Image.fromarray(values, mode=mode).resize(size, Image.BILINEAR))
+
+
 def onnx_saliency_maps(
     model_path: str | os.PathLike,
     dataset_root: str | Path,
@@ -133,6 +144,7 @@ def onnx_saliency_maps(
     std: Sequence[float],
     output_index: int = 0,
     apply_sigmoid: bool = False,
+    antialias: bool = False,
     threads: int | None = None,
     shard: Shard = ALL_IMAGES,
 ) -> None:
@@ -158,14 +170,14 @@ def onnx_saliency_maps(
     def guidance_map(image_id: str, index: DatasetIndex, output_dir: Path) -> None:
         image = read_rgb(index.image_path(image_id))
         height, width = image.shape[:2]
-        resized = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+        resized = _resize(image, (size[1], size[0]), antialias)
         normalised = (resized.astype(np.float32) / 255.0 - mean_arr) / std_arr
         batch = np.ascontiguousarray(normalised.transpose(2, 0, 1)[None]).astype(input_dtype)
         values = _output_map(session.run(None, {input_name: batch}), output_index, model_path)
         if apply_sigmoid:
             values = 0.5 * (1.0 + np.tanh(0.5 * values))  # the logistic function, overflow-free
         values = normalise_min_max(values)
-        values = cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
+        values = _resize(values, (width, height), antialias)
         write_gray(output_dir / f"{image_id}.png", np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8))
 
     def make_task(index: DatasetIndex, out: Path) -> Callable[[str], None]:

@@ -95,12 +95,15 @@ def predict_probs(
     scales: Sequence[float],
     flip: bool,
     max_side: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pr_seg (C+1,H,W) and Pr_ca (H,W) of one RGB image, max-fused over scales and flips (:func:`predict_batch`)."""
+    branches: Sequence[str] = ("ca", "seg"),
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pr_seg (C+1,H,W) and Pr_ca (H,W) of one RGB image, max-fused over scales and flips (:func:`predict_batch`);
+    Pr_ca is None when ``branches`` leaves ``ca`` out (a network without it)."""
     out = predict_batch(
-        model, to_tensor(image).unsqueeze(0), device, scales=scales, flip=flip, max_side=max_side, single=False
-    )
-    return out["seg_ms"][0].cpu().numpy(), out["ca_ms"][0].cpu().numpy()
+        model, to_tensor(image).unsqueeze(0), device, scales=scales, flip=flip, max_side=max_side, single=False,
+        branches=branches,
+    )  # fmt: skip
+    return out["seg_ms"][0].cpu().numpy(), out["ca_ms"][0].cpu().numpy() if "ca" in branches else None
 
 
 def device_outputs(
@@ -177,6 +180,7 @@ def predict_split(
     ids = index.ids(split)
     label_dirs = {variant: Path(path) for variant, path in (label_dirs or {}).items()}
     single = any(name.endswith("_single") for name in arrays) or "single" in label_dirs
+    branches = tuple(sorted({"seg", *(name.split("_")[0] for name in arrays)}))  # what is stored or labelled
     log.info("predicting %d %s images with %s (scales %s, flip %s)", len(ids), split, checkpoint, list(scales), flip)
     with (
         write_store(output_store) as store,
@@ -193,7 +197,7 @@ def predict_split(
         batches = image_batches(index, ids, batch_size=batch_size, workers=workers)
         for batch in progress(batches, total=len(ids), desc=f"predict {split}", count=lambda b: len(b.ids)):
             out = predict_batch(
-                model, batch.images, device, scales=scales, flip=flip, max_side=max_side, single=single
+                model, batch.images, device, scales=scales, flip=flip, max_side=max_side, single=single, branches=branches
             )
             halves, above, maps = device_outputs(out, arrays, list(dirs), channel_epsilon)
             host = {name: values.cpu().numpy() for name, values in halves.items()}

@@ -37,6 +37,11 @@ Options (``model.backbone_options``, plain values):
   False on their affine parameters, also after ``.train()``. Meant for
   pretrained weights: with random initialisation frozen batch norms stay the
   identity.
+* ``frozen_layers`` (all; default none): names of sub-modules whose
+  parameters never train (``requires_grad`` False), e.g. ``[conv1a]`` for
+  ``resnet38`` as psa's ``not_training`` and AuxSegNet keep it, ``[features.0]``
+  for ``mobilenet_v2``'s first convolution; an unknown name is an error that
+  lists the backbone's top-level modules.
 * ``width`` (``tiny`` only).
 * ``output_stride`` (``mobilenet_v2`` only): 8 (default) or 16.
 """
@@ -47,7 +52,7 @@ import difflib
 import importlib.resources
 import inspect
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -127,10 +132,25 @@ class Backbone(nn.Module):
         """A weights file's state dict without the keys of the classifier (:attr:`HEAD_PREFIXES`)."""
         return {key: value for key, value in state.items() if not key.startswith(self.HEAD_PREFIXES)}
 
-    def _finish(self, name: str, weights: str | os.PathLike | None, frozen_bn: bool) -> None:
-        """Load ``weights`` (if any) and apply ``frozen_bn``; called at the end of ``__init__``."""
+    def freeze_layers(self, name: str, layers: Sequence[str]) -> None:
+        """Stop gradients to every parameter of the sub-modules named ``layers`` (dotted names)."""
+        if isinstance(layers, str) or not all(isinstance(layer, str) for layer in layers):
+            raise ValueError(f"{name}: frozen_layers must be a list of module names, not {layers!r}")
+        modules = dict(self.named_modules())
+        for layer in layers:
+            if layer not in modules or layer == "":
+                top = ", ".join(child for child, _ in self.named_children())
+                raise ValueError(f"{name}: frozen_layers names {layer!r}, which is not a module of it (top-level modules: {top})")
+            for parameter in modules[layer].parameters():
+                parameter.requires_grad_(False)
+
+    def _finish(
+        self, name: str, weights: str | os.PathLike | None, frozen_bn: bool, frozen_layers: Sequence[str] = ()
+    ) -> None:
+        """Load ``weights`` (if any), apply ``frozen_bn`` and ``frozen_layers``; called at the end of ``__init__``."""
         if not isinstance(frozen_bn, bool):
             raise ValueError(f"{name}: frozen_bn must be true or false, not {frozen_bn!r}")
+        self.freeze_layers(name, frozen_layers)
         if weights is not None:
             if not isinstance(weights, (str, os.PathLike)):
                 raise ValueError(f"{name}: weights must be null, 'imagenet' or a path, not {weights!r}")
@@ -179,7 +199,9 @@ class ResidualBlock(nn.Module):
 class TinyBackbone(Backbone):
     """Output-stride-8 residual network: 3 stride-2 stages, then one dilated stage."""
 
-    def __init__(self, width: int = 32, weights: str | None = None, frozen_bn: bool = False) -> None:
+    def __init__(
+        self, width: int = 32, weights: str | None = None, frozen_bn: bool = False, frozen_layers: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         self.out_channels = 4 * width
         self.layers = nn.Sequential(
@@ -188,7 +210,7 @@ class TinyBackbone(Backbone):
             ResidualBlock(2 * width, 4 * width, stride=2),
             ResidualBlock(4 * width, 4 * width, dilation=2),
         )
-        self._finish("tiny", weights, frozen_bn)
+        self._finish("tiny", weights, frozen_bn, frozen_layers)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
@@ -211,9 +233,9 @@ class ResNet38Backbone(Backbone, ResNet38):
 
     HEAD_PREFIXES = ("fc8.",)
 
-    def __init__(self, weights: str | None = None, frozen_bn: bool = True) -> None:
+    def __init__(self, weights: str | None = None, frozen_bn: bool = True, frozen_layers: Sequence[str] = ()) -> None:
         super().__init__()
-        self._finish("resnet38", weights, frozen_bn)
+        self._finish("resnet38", weights, frozen_bn, frozen_layers)
 
 
 # ---------------------------------------------------------------------------
@@ -231,7 +253,9 @@ class ResNetBackbone(Backbone):
     _LAYERS = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3]}
     HEAD_PREFIXES = ("fc.",)
 
-    def __init__(self, name: str, weights: str | None = None, frozen_bn: bool = False) -> None:
+    def __init__(
+        self, name: str, weights: str | None = None, frozen_bn: bool = False, frozen_layers: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         # Built from the class, not the resnet50() / resnet101() builders, so
         # that no weights API is involved; torchvision's own initialisation.
@@ -241,21 +265,21 @@ class ResNetBackbone(Backbone):
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         self.out_channels = 2048
-        self._finish(name, weights, frozen_bn)
+        self._finish(name, weights, frozen_bn, frozen_layers)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
 
-def resnet50(weights: str | None = None, frozen_bn: bool = False) -> ResNetBackbone:
+def resnet50(weights: str | None = None, frozen_bn: bool = False, frozen_layers: Sequence[str] = ()) -> ResNetBackbone:
     """ResNet-50, OS 8, 2048 channels."""
-    return ResNetBackbone("resnet50", weights=weights, frozen_bn=frozen_bn)
+    return ResNetBackbone("resnet50", weights=weights, frozen_bn=frozen_bn, frozen_layers=frozen_layers)
 
 
-def resnet101(weights: str | None = None, frozen_bn: bool = False) -> ResNetBackbone:
+def resnet101(weights: str | None = None, frozen_bn: bool = False, frozen_layers: Sequence[str] = ()) -> ResNetBackbone:
     """ResNet-101, OS 8, 2048 channels."""
-    return ResNetBackbone("resnet101", weights=weights, frozen_bn=frozen_bn)
+    return ResNetBackbone("resnet101", weights=weights, frozen_bn=frozen_bn, frozen_layers=frozen_layers)
 
 
 # ---------------------------------------------------------------------------
@@ -301,14 +325,16 @@ class MobileNetV2Backbone(Backbone):
 
     HEAD_PREFIXES = ("classifier.",)
 
-    def __init__(self, weights: str | None = None, frozen_bn: bool = False, output_stride: int = 8) -> None:
+    def __init__(
+        self, weights: str | None = None, frozen_bn: bool = False, output_stride: int = 8, frozen_layers: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         if output_stride not in (8, 16):
             raise ValueError(f"mobilenet_v2 output_stride must be 8 or 16, not {output_stride!r}")
         self.features = tv_mobilenetv2.MobileNetV2().features
         _dilate_to_output_stride(self.features, output_stride=output_stride)
         self.out_channels = 1280
-        self._finish("mobilenet_v2", weights, frozen_bn)
+        self._finish("mobilenet_v2", weights, frozen_bn, frozen_layers)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x)

@@ -155,11 +155,16 @@ def resnet38_key(name: str) -> str | None:
 
 
 def md5sum(path: str | os.PathLike) -> str:
-    """The MD5 hex digest of a file (read in 8 MiB chunks)."""
+    """The MD5 hex digest of a file (read in 8 MiB chunks); ``InputError`` naming it when it cannot be read."""
     digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(8 << 20), b""):
-            digest.update(chunk)
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(8 << 20), b""):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as err:
+        raise InputError(f"{path}: not readable ({err.strerror})") from None
     return digest.hexdigest()
 
 

@@ -12,7 +12,13 @@
   input size (running phi_O at full resolution would cost more than the
   whole segmentation network).
 * Eq. 5: L = CE(S, G) + BCE(S_O, O), both ignoring pixels labelled 255
-  (:func:`wsss_core.train.sonet_losses`). Inference uses S only.
+  (:func:`wsss_core.sonet.stage.sonet_losses`). Inference uses S only.
+* ``output_stride``: 16 (the paper's "1/16 of the input image size") or 8,
+  with the ASPP rates of that stride (:func:`build_deeplabv3`); None keeps
+  torchvision's network as it is (ResNets at 8, MobileNetV3 at 16).
+* ``objectness_branch`` False leaves phi_O out: plain DeepLabv3 (the fully
+  supervised baseline of Tables 2-4, "SONet without the objectness branch"
+  of Table 5a), trained with CE(S, G) alone.
 
 To fit the inference code of the multi-task network, :meth:`SONet.forward`
 answers the branch names ``"seg"`` (S, as ``seg_logits``) and ``"ca"``
@@ -38,7 +44,7 @@ ARCHS = DEEPLAB_ARCHS
 SONET_BRANCHES = ("seg", "ca")
 OBJECTNESS_LAYERS = 4  # 3x3 conv + BN + ReLU layers before the final 1x1 conv (Sec. 2.2)
 
-_CONFIG_KEYS = ("kind", "num_classes", "arch", "objectness_width", "backbone_weights")
+_CONFIG_KEYS = ("kind", "num_classes", "arch", "objectness_width", "backbone_weights", "output_stride", "objectness_branch")
 
 
 class ObjectnessModule(nn.Module):
@@ -65,7 +71,14 @@ class ObjectnessModule(nn.Module):
 class SONet(nn.Module):
     """DeepLabv3 segmentation network phi_S followed by the objectness module phi_O (Eq. 4)."""
 
-    def __init__(self, num_classes: int, arch: str = ARCHS[0], objectness_width: int = 64) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        arch: str = ARCHS[0],
+        objectness_width: int = 64,
+        output_stride: int | None = None,
+        objectness_branch: bool = True,
+    ) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown SONet arch {arch!r}; available: {ARCHS}")
@@ -76,10 +89,15 @@ class SONet(nn.Module):
         self.num_classes = num_classes
         self.arch = arch
         self.model_config: dict[str, Any] = {}  # filled by build_sonet, saved in checkpoints
-        deeplab = build_deeplabv3(arch, num_classes + 1)
+        deeplab = build_deeplabv3(arch, num_classes + 1, output_stride)
         self.backbone = deeplab.backbone
         self.seg_head = deeplab.classifier
-        self.objectness = ObjectnessModule(num_classes + 1, objectness_width)
+        self.objectness = ObjectnessModule(num_classes + 1, objectness_width) if objectness_branch else None
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        """The branches this network answers: ``seg``, and ``ca`` (S_O) when it has the objectness module."""
+        return SONET_BRANCHES if self.objectness is not None else ("seg",)
 
     def forward(self, images: Tensor, branches: Iterable[str] = SONET_BRANCHES) -> dict[str, Tensor]:
         """S and / or S_O of a (B,3,H,W) batch.
@@ -88,9 +106,9 @@ class SONet(nn.Module):
         ``ca_logits`` S_O (B,1,H,W) when ``"ca"`` is; both at the input size.
         """
         branches = set(branches)
-        unknown = branches - set(SONET_BRANCHES)
+        unknown = branches - set(self.branches)
         if unknown:
-            raise ValueError(f"unknown branch(es) {sorted(unknown)}; SONet has {SONET_BRANCHES}")
+            raise ValueError(f"unknown branch(es) {sorted(unknown)}; this SONet has {self.branches}")
         out: dict[str, Tensor] = {}
         if not branches:
             return out
@@ -109,7 +127,8 @@ def build_sonet(model_config: dict[str, Any], pretrained: bool = True) -> SONet:
 
     Keys: ``kind`` (``"sonet"`` if given), ``num_classes``, ``arch``
     (default ``deeplabv3_mobilenet_v3_large``), ``objectness_width`` (64),
-    ``backbone_weights`` (a local file or null). Unknown keys are an error.
+    ``backbone_weights`` (a local file or null), ``output_stride`` (None: torchvision's),
+    ``objectness_branch`` (True). Unknown keys are an error.
     With ``pretrained=False`` the backbone weights file is not read (a
     checkpoint's full state is about to be loaded).
     """
@@ -126,8 +145,13 @@ def build_sonet(model_config: dict[str, Any], pretrained: bool = True) -> SONet:
         "arch": str(model_config.get("arch", ARCHS[0])),
         "objectness_width": int(model_config.get("objectness_width", 64)),
         "backbone_weights": None if weights is None else os.fspath(weights),
+        "output_stride": None if model_config.get("output_stride") is None else int(model_config["output_stride"]),
+        "objectness_branch": bool(model_config.get("objectness_branch", True)),
     }
-    model = SONet(normalised["num_classes"], normalised["arch"], normalised["objectness_width"])
+    model = SONet(
+        normalised["num_classes"], normalised["arch"], normalised["objectness_width"],
+        normalised["output_stride"], normalised["objectness_branch"],
+    )  # fmt: skip
     if pretrained and weights is not None:
         load_backbone_weights(model.backbone, weights, normalised["arch"])
     model.model_config = normalised

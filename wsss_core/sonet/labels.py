@@ -15,12 +15,14 @@ binarised as ``O > objectness_threshold`` (0.5 by default).
   class, smaller boxes in front; with the ignore strategy a box that overlaps
   the largest box by more than alpha keeps its class only in its inner part
   (``inner_fraction`` of its area) and its outer ring is ignored (255); the
-  result is masked with O (background where O is off).
+  result is masked with O (background where O is off). SDI's ignore region
+  (Khoreva et al. 2017, Box^i; Table 5b) instead keeps only the inner part of
+  every box (``sdi_inner_fraction`` of its area, 20 % in SDI) and ignores the rest.
 
 :func:`make_sonet_labels` writes one label PNG per image of a split for the
 pseudo labels of Table 1(a): the baselines C_m (``cam``) and B (``box``),
 G^Cm (``cam_objectness``), G^B (``box_objectness``) and G^B_ign
-(``box_objectness_ignore``).
+(``box_objectness_ignore``); and G^B_SDI (``box_objectness_sdi``) of Table 5(b).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from wsss_core.parallel import per_image_stage
 from wsss_core.sharding import ALL_IMAGES
 from wsss_core.store import LazyStore
 
-KINDS = ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore")
-OBJECTNESS_KINDS = ("cam_objectness", "box_objectness", "box_objectness_ignore")
+KINDS = ("cam", "cam_objectness", "box", "box_objectness", "box_objectness_ignore", "box_objectness_sdi")
+OBJECTNESS_KINDS = ("cam_objectness", "box_objectness", "box_objectness_ignore", "box_objectness_sdi")
 CAM_NORMALISATION = "scam"  # the store array used as C_m
 
 
@@ -127,6 +129,7 @@ def box_labels(
     objectness_threshold: float = 0.5,
     alpha: float = 0.3,
     inner_fraction: float = 0.6,
+    sdi_inner_fraction: float | None = None,
 ) -> np.ndarray:
     """Eq. 3: box-driven pseudo label (H,W) uint8 of ``shape`` (H, W).
 
@@ -143,6 +146,9 @@ def box_labels(
       ``inner_fraction`` of its area) gets the class and the outer ring
       becomes 255; otherwise (including overlap == alpha) the whole box gets
       the class. B_0 itself is always filled whole.
+    * ``sdi_inner_fraction`` (with ``ignore=False``; G^B_SDI): SDI's ignore
+      region: every box, B_0 included, keeps its class in its inner box of
+      that share of its area and is ignored (255) around it.
 
     Pixels outside every box are background (0). With an ``objectness`` map
     (H,W) in [0,1], every pixel where ``objectness > objectness_threshold``
@@ -150,6 +156,8 @@ def box_labels(
     ``objectness=None`` skips the masking (with ``ignore=False``: the plain
     box baseline B).
     """
+    if ignore and sdi_inner_fraction is not None:
+        raise ValueError("choose one ignore strategy: the paper's (ignore) or SDI's (sdi_inner_fraction)")
     height, width = shape
     labels = np.zeros((height, width), dtype=np.uint8)
     clipped: list[Box] = []
@@ -166,9 +174,12 @@ def box_labels(
         cls, x0, y0, x1, y1 = box
         if _area(box) == 0:
             continue
+        ring = sdi_inner_fraction  # SDI: every box; the paper's strategy: a box overlapping B_0 by more than alpha
         if ignore and rank > 0 and _intersection(clipped[order[0]], box) / _area(box) > alpha:
+            ring = inner_fraction
+        if ring is not None:
             labels[y0:y1, x0:x1] = IGNORE_LABEL
-            ix0, iy0, ix1, iy1 = inner_box(x0, y0, x1, y1, inner_fraction)
+            ix0, iy0, ix1, iy1 = inner_box(x0, y0, x1, y1, ring)
             labels[iy0:iy1, ix0:ix1] = cls
         else:
             labels[y0:y1, x0:x1] = cls
@@ -229,7 +240,10 @@ def _box_table(dataset_root: str | Path, boxes_csv: str | Path | None, split: st
     boxes = read_boxes(path, index.num_classes)
     for image_id in index.ids(split):
         if image_id not in boxes and index.present_classes(image_id):
-            raise InputError(f"{path}: no box for image {image_id!r} (split {split!r})")
+            raise InputError(
+                f"{path}: no box for image {image_id!r} (split {split!r}), which has image-level labels: a box-driven "
+                f"label needs its boxes (VOC: Annotations/{image_id}.xml)"
+            )
     return path, boxes
 
 
@@ -247,6 +261,7 @@ def make_sonet_labels(
     objectness_threshold: float = 0.5,
     alpha: float = 0.3,
     inner_fraction: float = 0.6,
+    sdi_inner_fraction: float = 0.2,
     workers: int = 1,
 ) -> None:
     """Write the ``kind`` pseudo label of every image of ``split`` into ``output_dir`` (atomically).
@@ -260,6 +275,7 @@ def make_sonet_labels(
     * ``box``: the box baseline B (filled boxes, smaller in front).
     * ``box_objectness``: G^B, Eq. 3 without the ignore strategy.
     * ``box_objectness_ignore``: G^B_ign, Eq. 3 with the ignore strategy.
+    * ``box_objectness_sdi``: G^B_SDI, G^B with SDI's ignore region (``sdi_inner_fraction``).
 
     ``cam_store`` is the CAM store (its ``scam`` arrays are used) for the CAM
     kinds; ``objectness_dir`` holds one 0-255 objectness PNG per image id for
@@ -287,6 +303,7 @@ def make_sonet_labels(
         boxes = _box_table(dataset_root, boxes_csv, split)
         settings = dict(ignore=kind == "box_objectness_ignore", objectness_threshold=objectness_threshold)
         settings.update(alpha=alpha, inner_fraction=inner_fraction)
+        settings.update(sdi_inner_fraction=sdi_inner_fraction if kind == "box_objectness_sdi" else None)
 
         def make_task(index: DatasetIndex, out: Path) -> _BoxTask:
             return _BoxTask(index, boxes, objectness, out, **settings)

@@ -26,12 +26,14 @@ def sonet_losses(model: nn.Module, images: Tensor, batch: dict[str, Tensor]) -> 
 
     ``batch["seg_labels"]`` is the pseudo label G, ``batch["ca_labels"]`` the
     binarised objectness O (0/1); 255 is ignored in both. ``fit`` sums the terms.
+    A network without the objectness branch (plain DeepLabv3) has CE(S, G) alone.
     """
-    out = model(images, branches=("seg", "ca"))
-    return {
-        "loss_seg": segmentation_loss(out["seg_logits"], batch["seg_labels"]),
-        "loss_objectness": class_agnostic_loss(out["ca_logits"], batch["ca_labels"]),
-    }
+    branches = getattr(model, "module", model).branches  # under DDP, the wrapped SONet's
+    out = model(images, branches=branches)
+    losses = {"loss_seg": segmentation_loss(out["seg_logits"], batch["seg_labels"])}
+    if "ca" in branches:
+        losses["loss_objectness"] = class_agnostic_loss(out["ca_logits"], batch["ca_labels"])
+    return losses
 
 
 def train_sonet(
@@ -57,19 +59,18 @@ def train_sonet(
 
     ``seg_label_dir`` holds the pseudo labels G (label PNGs, 255 = ignore),
     ``objectness_dir`` the objectness maps O (0-255 PNGs), binarised as
-    O > ``objectness_threshold``. With both None the network is trained fully
-    supervised (the baseline of Table 4): G is the ground-truth mask and O its
+    O > ``objectness_threshold``; a network without the objectness branch
+    (``objectness_branch: false``, plain DeepLabv3) needs no O. With no labels the network is trained fully
+    supervised (the baseline of Tables 2-4): G is the ground-truth mask and O its
     object / background reduction. Writes ``output_checkpoint`` (``model_config`` with
     ``kind: sonet`` + ``state_dict``) and a per-epoch loss CSV; an
     interrupted run resumes after its last finished epoch.
     """
-    if (seg_label_dir is None) != (objectness_dir is None):
-        raise ValueError("train_sonet: give both seg_label_dir and objectness_dir, or neither (ground truth)")
     label_dirs = [Path(path) for path in (seg_label_dir, objectness_dir) if path is not None]
     for directory in label_dirs:
         if not directory.is_dir():
             raise InputError(f"{directory}: directory not found")
-    seg_dir, objectness = (label_dirs or [None, None])
+    seg_dir, objectness = (Path(seg_label_dir) if seg_label_dir else None), (Path(objectness_dir) if objectness_dir else None)
     config, device = start_stage(train_config, threads)
     index = load_index(dataset_root)
     if init_checkpoint is None:
@@ -78,14 +79,18 @@ def train_sonet(
         model = load_model(init_checkpoint, num_classes=index.num_classes)
         if model.model_config.get("kind") != "sonet":
             raise InputError(f"{init_checkpoint}: not a SONet checkpoint (model_config kind is {model.model_config.get('kind')!r})")
+    if seg_dir is not None and objectness is None and "ca" in model.branches:
+        raise ValueError("train_sonet: SONet's objectness branch needs objectness_dir beside seg_label_dir")
+    if objectness is not None and (seg_dir is None or "ca" not in model.branches):
+        raise ValueError("train_sonet: objectness_dir goes with seg_label_dir, to a SONet with the objectness branch")
     ids = index.ids(split)
     dataset = WeakLabelDataset(
-        index, ids, config, seg_label_dir=seg_dir, ca_label_dir=objectness, ground_truth=not label_dirs,
+        index, ids, config, seg_label_dir=seg_dir, ca_label_dir=objectness, ground_truth=seg_dir is None,
         ca_threshold=objectness_threshold,
     )
     settings = {
         **asdict(config), "model": model.model_config, "objectness_threshold": objectness_threshold,
-        "ground_truth": not label_dirs,
+        "ground_truth": seg_dir is None,
     }
     inputs = [Path(dataset_root) / "image_labels.csv", *label_dirs, *([Path(init_checkpoint)] if init_checkpoint else [])]
     run_id = fingerprint("sonet", settings, inputs)
