@@ -214,7 +214,8 @@ def test_demo_sonet_shares_the_ctlr_steps_and_writes_table_1(finished_run: Path,
 def test_the_weak_tables_come_before_the_supervised_reference(finished_run: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "workflow"
     shutil.copytree(finished_run, workdir, symlinks=True)
-    config = write_config(workdir / "both.yaml", merge(TINY, {"supervised": {"train": {"epochs": 1}}}))
+    # a training job takes both cores, as a GPU job takes the GPU: the job order is decided by the priorities
+    config = write_config(workdir / "both.yaml", merge(TINY, {"supervised": {"train": {"epochs": 1}}, "threads": {"train": 2}}))
     # the retrained model and everything after it are pending next to the whole supervised chain, one GPU job at a time
     result = run_snakemake(workdir, "all", "supervised", "--forcerun", "retrain", "--resources", "gpu=1", "--configfile", str(config))
     started = re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, flags=re.MULTILINE)
