@@ -71,19 +71,20 @@ def paper_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 # The longest work units first (seconds on 2 cores, 2026-12-08), so that the suite does not end with one
 # worker on a long run while the other idles; every other module after these, in collection order.
+MINIATURE = "tests/test_shipped_configs.py::test_shipped_config_runs_end_to_end_in_miniature"
 LONGEST_FIRST = [
-    "test_shipped_configs.py[voc12_sonet]",
-    "test_shipped_configs.py[voc12_paper]",
-    "test_seeds.py",
-    "test_slurm.py",
-    "test_shipped_configs.py[coco14_paper]",
-    "test_pipeline.py",
-    "test_shipped_configs.py[openimages_to_voc12_sonet]",
-    "test_shipped_configs.py[cityscapes_sonet]",
-    "test_faults.py",
-    "test_shipped_configs.py[voc12_sample]",
-    "test_report.py",
-    "test_documented_commands.py",
+    f"{MINIATURE}[voc12_sonet]",
+    f"{MINIATURE}[voc12_paper]",
+    "tests/test_seeds.py",
+    "tests/slurm/test_slurm.py",
+    f"{MINIATURE}[coco14_paper]",
+    "tests/test_pipeline.py",
+    f"{MINIATURE}[openimages_to_voc12_sonet]",
+    f"{MINIATURE}[cityscapes_sonet]",
+    "tests/test_faults.py",
+    f"{MINIATURE}[voc12_sample]",
+    "tests/test_report.py",
+    "tests/test_documented_commands.py",
 ]
 # modules whose tests share no fixture and each take minutes: one work unit per test
 SPREAD = "tests/test_shipped_configs.py"
@@ -111,9 +112,4 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The work units of ``LONGEST_FIRST`` first (``--no-loadscope-reorder`` keeps this order), then the others."""
     rank = {unit: position for position, unit in enumerate(LONGEST_FIRST)}
-
-    def name(item: pytest.Item) -> str:
-        unit = work_unit(item.nodeid).rsplit("/", 1)[-1]
-        return unit.replace("::test_shipped_config_runs_end_to_end_in_miniature", "")
-
-    items.sort(key=lambda item: rank.get(name(item), len(rank)))
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
